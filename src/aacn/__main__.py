@@ -1,0 +1,7 @@
+"""``python -m aacn``: the same as the ``aacn`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,22 @@
+"""ResNet and Wide-ResNet families, plain and attention-augmented, and the model registry."""
+
+from .augment import AugmentConfig
+from .paper import PAPER, PaperFigures
+from .registry import ModelSpec, create_model, get_spec, list_models
+from .resnet import BasicBlock, Bottleneck, ResNet
+from .wide_resnet import WideBasicBlock, WideResNet
+
+__all__ = [
+    "PAPER",
+    "AugmentConfig",
+    "BasicBlock",
+    "Bottleneck",
+    "ModelSpec",
+    "PaperFigures",
+    "ResNet",
+    "WideBasicBlock",
+    "WideResNet",
+    "create_model",
+    "get_spec",
+    "list_models",
+]

@@ -1,0 +1,198 @@
+"""ResNet v1.5 (stride on the 3x3 conv), laid out like torchvision's so that plain weights load as they are.
+
+Augmented models replace the first 3x3 conv of every basic block, or the 3x3 conv of every bottleneck, of the stages
+named by ``AugmentConfig.aa_stages`` with an :class:`aacn.AugmentedConv2d` (batch norm follows it, as in the paper).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from .augment import AugmentConfig, conv3x3, strided
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int,
+        downsample: Optional[nn.Module],
+        *,
+        stage: int,
+        grid: tuple[int, int],
+        augment: Optional[AugmentConfig],
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(in_channels, planes, stride, stage=stage, grid=grid, augment=augment)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int,
+        downsample: Optional[nn.Module],
+        *,
+        stage: int,
+        grid: tuple[int, int],
+        augment: Optional[AugmentConfig],
+    ) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, stride, stage=stage, grid=grid, augment=augment)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+Block = Union[type[BasicBlock], type[Bottleneck]]
+
+
+class ResNet(nn.Module):
+    """ResNet with an ImageNet stem (7x7/2 conv + 3x3/2 max-pool) or a CIFAR stem (3x3/1 conv, no pool).
+
+    Args:
+        block: ``BasicBlock`` or ``Bottleneck``.
+        layers: number of blocks in each of the four stages.
+        num_classes: outputs of the classifier.
+        stem: ``"imagenet"`` or ``"cifar"``.
+        augment: where and how to augment convolutions with attention; None for the plain network.
+        zero_init_residual: start every residual branch's last BN at zero (as torchvision's option).
+    """
+
+    def __init__(
+        self,
+        block: Block,
+        layers: list[int],
+        num_classes: int = 1000,
+        *,
+        stem: str = "imagenet",
+        augment: Optional[AugmentConfig] = None,
+        zero_init_residual: bool = False,
+    ) -> None:
+        super().__init__()
+        if stem not in ("imagenet", "cifar"):
+            raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
+        self.augment = augment
+        input_size = augment.input_size if augment is not None else (224 if stem == "imagenet" else 32)
+        grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+        if stem == "imagenet":
+            self.conv1 = nn.Conv2d(3, 64, 7, 2, padding=3, bias=False)
+            self.maxpool: nn.Module = nn.MaxPool2d(3, 2, padding=1)
+            grid = strided(strided(grid, 2), 2)
+        else:
+            self.conv1 = nn.Conv2d(3, 64, 3, 1, padding=1, bias=False)
+            self.maxpool = nn.Identity()
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+
+        self.in_channels = 64
+        stages = []
+        for index, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers)):
+            stride = 1 if index == 0 else 2
+            stage, grid = self._make_stage(block, planes, blocks, stride, index + 1, grid, augment)
+            stages.append(stage)
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        self._init_weights(zero_init_residual)
+
+    def _make_stage(
+        self,
+        block: Block,
+        planes: int,
+        blocks: int,
+        stride: int,
+        stage: int,
+        grid: tuple[int, int],
+        augment: Optional[AugmentConfig],
+    ) -> tuple[nn.Sequential, tuple[int, int]]:
+        downsample = None
+        out_channels = planes * block.expansion
+        if stride != 1 or self.in_channels != out_channels:
+            downsample = nn.Sequential(
+                nn.Conv2d(self.in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
+        layers = []
+        for i in range(blocks):
+            layers.append(
+                block(
+                    self.in_channels,
+                    planes,
+                    stride if i == 0 else 1,
+                    downsample if i == 0 else None,
+                    stage=stage,
+                    grid=grid,
+                    augment=augment,
+                )
+            )
+            if i == 0:
+                grid = strided(grid, stride)
+            self.in_channels = out_channels
+        return nn.Sequential(*layers), grid
+
+    def _init_weights(self, zero_init_residual: bool) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, Bottleneck):
+                    nn.init.zeros_(m.bn3.weight)
+                elif isinstance(m, BasicBlock):
+                    nn.init.zeros_(m.bn2.weight)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.avgpool(self.forward_features(x))
+        return self.fc(torch.flatten(x, 1))
+
+
+DEPTHS: dict[int, tuple[Block, list[int]]] = {
+    18: (BasicBlock, [2, 2, 2, 2]),
+    34: (BasicBlock, [3, 4, 6, 3]),
+    50: (Bottleneck, [3, 4, 6, 3]),
+    101: (Bottleneck, [3, 4, 23, 3]),
+    152: (Bottleneck, [3, 8, 36, 3]),
+}
+
+
+def resnet(depth: int, num_classes: int, *, stem: str, augment: Optional[AugmentConfig], **kwargs) -> ResNet:
+    block, layers = DEPTHS[depth]
+    return ResNet(block, layers, num_classes, stem=stem, augment=augment, **kwargs)

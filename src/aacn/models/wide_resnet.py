@@ -1,0 +1,108 @@
+"""Wide-ResNet (Zagoruyko & Komodakis, 2016) for 32x32 inputs, with pre-activation wide basic blocks.
+
+The augmented variant replaces the FIRST 3x3 conv of every residual block (PAPER.md's CIFAR-100 recipe).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .augment import AugmentConfig, conv3x3, strided
+
+
+class WideBasicBlock(nn.Module):
+    """BN-ReLU-conv3x3(stride)-BN-ReLU-(dropout)-conv3x3, plus a 1x1 projection shortcut when the shape changes."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        drop_rate: float,
+        *,
+        stage: int,
+        grid: tuple[int, int],
+        augment: Optional[AugmentConfig],
+    ) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = conv3x3(in_channels, out_channels, stride, stage=stage, grid=grid, augment=augment)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, padding=1, bias=False)
+        self.drop_rate = drop_rate
+        self.shortcut: Optional[nn.Module] = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        preact = F.relu(self.bn1(x))
+        # A projection shortcut sees the pre-activated input, as in the reference implementation.
+        identity = x if self.shortcut is None else self.shortcut(preact)
+        out = self.conv1(preact)
+        out = F.relu(self.bn2(out))
+        if self.drop_rate > 0:
+            out = F.dropout(out, p=self.drop_rate, training=self.training)
+        return self.conv2(out) + identity
+
+
+class WideResNet(nn.Module):
+    """WRN-depth-widen_factor: three stages of (depth - 4) / 6 wide basic blocks at 16k, 32k and 64k channels."""
+
+    def __init__(
+        self,
+        depth: int = 28,
+        widen_factor: int = 10,
+        num_classes: int = 100,
+        *,
+        drop_rate: float = 0.0,
+        augment: Optional[AugmentConfig] = None,
+    ) -> None:
+        super().__init__()
+        if (depth - 4) % 6:
+            raise ValueError(f"Wide-ResNet depth must be 6n + 4 (e.g. 16, 22, 28, 40), got {depth}")
+        blocks = (depth - 4) // 6
+        widths = [16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
+        self.augment = augment
+        input_size = augment.input_size if augment is not None else 32
+        grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, padding=1, bias=False)
+        in_channels = 16
+        stages = []
+        for index, width in enumerate(widths):
+            stage_stride = 1 if index == 0 else 2
+            layers = []
+            for i in range(blocks):
+                stride = stage_stride if i == 0 else 1
+                layers.append(
+                    WideBasicBlock(
+                        in_channels, width, stride, drop_rate, stage=index + 1, grid=grid, augment=augment
+                    )
+                )
+                grid = strided(grid, stride)
+                in_channels = width
+            stages.append(nn.Sequential(*layers))
+        self.layer1, self.layer2, self.layer3 = stages
+        self.bn = nn.BatchNorm2d(in_channels)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(in_channels, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.zeros_(m.bias)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.layer3(self.layer2(self.layer1(self.conv1(x))))
+        return F.relu(self.bn(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.avgpool(self.forward_features(x))
+        return self.fc(torch.flatten(x, 1))

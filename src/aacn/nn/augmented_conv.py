@@ -1,0 +1,270 @@
+"""AugmentedConv2d: a convolution concatenated with multi-head relative self-attention (Bello et al., 2019).
+
+    AAConv(X) = Concat[Conv(X), MHA(X)]        (channels: out - dv from the conv, then dv from attention)
+    MHA(X)    = Concat[O_1 .. O_Nh] W^O         W^O a dv x dv 1x1 convolution
+    O_h       = Softmax((Q_h K_h^T + S_H + S_W) / sqrt(dkh)) V_h
+
+Project decisions where the paper is silent or ambiguous (see PAPER.md):
+- q, k and v come from one 1x1 convolution, in that order; heads own contiguous channel blocks of each.
+- The relative tables are shared by all heads of the layer; each head dots its own queries with them, so the relative
+  logits differ per head. They are initialised with normal(std=dkh ** -0.5) (the paper's code passes that as the mean).
+- q is scaled by dkh ** -0.5 before both the content and the relative products, as in the paper's code.
+- stride > 1: the convolution is strided; the attention branch attends over the input average-pooled with
+  kernel = stride (ceil mode, so odd sizes give exactly the conv branch's output size).
+- attn_downsample: a 3x3 average pool of stride 2 before attention and a bilinear upsample after it (the paper's
+  memory trick for the first augmented stage). W^O runs at the low resolution: it commutes with the upsample.
+- dv == 0 is a plain convolution (no q, k, v, projection or tables; dk is ignored); dv == out_channels is fully
+  attentional (no convolution branch).
+- A grid larger than ``max_size`` raises a ValueError, unless ``interpolate_rel_pos=True`` resamples the tables.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .attention import relative_attention
+from .relative_position import table_for_length
+
+# fx leaves patch the globals of the module that names them: name the imported one here too.
+torch.fx.wrap("table_for_length")
+
+SizeArg = Union[int, tuple[int, int]]
+
+
+def _pair(value: SizeArg, name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of positive ints (H, W), got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+@torch.fx.wrap
+def check_input(x: Tensor, in_channels: int) -> None:
+    """Fail with the values and the fix when the input is not (B, in_channels, H, W). An fx leaf."""
+    if x.dim() != 4:
+        raise ValueError(f"AugmentedConv2d expects a 4-D input (B, C, H, W), got shape {tuple(x.shape)}")
+    if x.shape[1] != in_channels:
+        raise ValueError(
+            f"AugmentedConv2d was built for {in_channels} input channels but got {x.shape[1]} "
+            f"(input shape {tuple(x.shape)}); build it with in_channels={x.shape[1]}"
+        )
+
+
+def attention_grid_size(input_size: SizeArg, stride: int = 1, attn_downsample: bool = False) -> tuple[int, int]:
+    """The grid the attention branch runs on for an input of ``input_size``: what ``max_size`` must cover."""
+    height, width = _pair(input_size, "input_size")
+    height, width = math.ceil(height / stride), math.ceil(width / stride)
+    if attn_downsample:  # 3x3 pool, stride 2, padding 1
+        height, width = (height - 1) // 2 + 1, (width - 1) // 2 + 1
+    return height, width
+
+
+class AugmentedConv2d(nn.Module):
+    """Attention-augmented convolution: ``out_channels - dv`` conv channels followed by ``dv`` attention channels.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output (conv branch + attention branch).
+        kernel_size: odd size of the convolution branch's kernel ('same' padding).
+        stride: stride of the conv branch; the attention branch average-pools its input by the same factor.
+        dk: total key (and query) depth, divisible by ``num_heads``.
+        dv: total value depth (attention output channels), divisible by ``num_heads``, at most ``out_channels``.
+        num_heads: number of attention heads Nh.
+        relative: add the 2-D relative position logits (False: content-only attention).
+        max_size: largest attention grid (H, W) the relative tables cover; see :func:`attention_grid_size`.
+        attn_downsample: attend over a 3x3/2 average-pooled grid and upsample the result bilinearly.
+        bias: add biases to the convolutions.
+        interpolate_rel_pos: on a grid larger than ``max_size``, resample the tables instead of raising.
+
+    Set ``capture_attention = True`` to keep the softmax weights (B, Nh, hw, hw) of the last forward pass in
+    ``attention`` (detached); otherwise nothing is kept.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        *,
+        dk: int,
+        dv: int,
+        num_heads: int = 8,
+        relative: bool = True,
+        max_size: Optional[SizeArg] = None,
+        attn_downsample: bool = False,
+        bias: bool = False,
+        interpolate_rel_pos: bool = False,
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("stride", stride)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd int ('same' padding), got {kernel_size!r}")
+        if not isinstance(num_heads, int) or num_heads < 1:
+            raise ValueError(f"num_heads must be >= 1, got {num_heads!r}")
+        if dv < 0 or dv > out_channels:
+            raise ValueError(f"dv must lie in [0, out_channels={out_channels}], got dv={dv}")
+        if dv > 0:
+            if dv % num_heads:
+                raise ValueError(f"dv={dv} is not divisible by num_heads={num_heads}; use a multiple of {num_heads}")
+            if dk % num_heads:
+                raise ValueError(f"dk={dk} is not divisible by num_heads={num_heads}; use a multiple of {num_heads}")
+            if dk // num_heads < 1:
+                raise ValueError(
+                    f"key depth per head dk/num_heads = {dk}/{num_heads} is below 1; use dk >= num_heads"
+                )
+            if relative and max_size is None:
+                raise ValueError(
+                    "relative=True needs max_size=(H, W), the largest attention grid the tables must cover "
+                    "(aacn.nn.attention_grid_size(input_size, stride, attn_downsample) computes it)"
+                )
+        else:
+            dk = 0  # a plain convolution: no attention branch at all
+
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.dk = dk
+        self.dv = dv
+        self.num_heads = num_heads
+        self.relative = relative and dv > 0
+        self.max_size = _pair(max_size, "max_size") if self.relative else None
+        self.attn_downsample = attn_downsample and dv > 0
+        self.interpolate_rel_pos = interpolate_rel_pos
+        self.capture_attention = False
+        self.attention: Optional[Tensor] = None
+
+        conv_channels = out_channels - dv
+        self.conv = (
+            nn.Conv2d(in_channels, conv_channels, kernel_size, stride, padding=kernel_size // 2, bias=bias)
+            if conv_channels > 0
+            else None
+        )
+        if dv > 0:
+            self.qkv = nn.Conv2d(in_channels, 2 * dk + dv, 1, bias=bias)
+            self.proj = nn.Conv2d(dv, dv, 1, bias=bias)
+        else:
+            self.qkv = None
+            self.proj = None
+        if self.relative:
+            max_h, max_w = self.max_size  # type: ignore[misc]
+            key_dim_per_head = dk // num_heads
+            self.rel_h = nn.Parameter(torch.empty(2 * max_h - 1, key_dim_per_head))
+            self.rel_w = nn.Parameter(torch.empty(2 * max_w - 1, key_dim_per_head))
+        else:
+            self.register_parameter("rel_h", None)
+            self.register_parameter("rel_w", None)
+        self.reset_parameters()
+
+    @classmethod
+    def from_ratios(
+        cls,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        *,
+        key_ratio: float = 0.2,
+        value_ratio: float = 0.1,
+        num_heads: int = 8,
+        min_key_dim_per_head: int = 20,
+        **kwargs,
+    ) -> AugmentedConv2d:
+        """Build from the paper's ratios k = dk / out and v = dv / out.
+
+        dk and dv are rounded down to multiples of ``num_heads``, then dk is raised to at least
+        ``min_key_dim_per_head * num_heads`` (the paper's "minimum of 20 dimensions per head for the keys").
+        Note the paper's "k = 2v = 0.2" means key_ratio=0.2, value_ratio=0.1.
+        """
+        dk, dv = ratio_depths(out_channels, key_ratio, value_ratio, num_heads, min_key_dim_per_head)
+        return cls(in_channels, out_channels, kernel_size, stride, dk=dk, dv=dv, num_heads=num_heads, **kwargs)
+
+    @property
+    def key_dim_per_head(self) -> int:
+        return self.dk // self.num_heads
+
+    def reset_parameters(self) -> None:
+        for conv in (self.conv, self.qkv, self.proj):
+            if conv is not None:
+                conv.reset_parameters()
+        if self.rel_h is not None and self.rel_w is not None:
+            std = self.key_dim_per_head**-0.5
+            nn.init.normal_(self.rel_h, std=std)
+            nn.init.normal_(self.rel_w, std=std)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_input(x, self.in_channels)
+        if self.qkv is None:
+            return self.conv(x)  # type: ignore[misc]
+        attended = self._attend(x)
+        if self.conv is None:
+            return attended
+        return torch.cat([self.conv(x), attended], dim=1)
+
+    def _attend(self, x: Tensor) -> Tensor:
+        """The attention branch: (B, in, H, W) -> (B, dv, H', W') with H', W' the conv branch's output size."""
+        if self.stride > 1:
+            x = F.avg_pool2d(x, self.stride, self.stride, ceil_mode=True)
+        out_size = (x.shape[-2], x.shape[-1])
+        if self.attn_downsample:
+            x = F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False)
+        batch, height, width = x.shape[0], x.shape[-2], x.shape[-1]
+        heads, dkh, dvh = self.num_heads, self.dk // self.num_heads, self.dv // self.num_heads
+
+        q, k, v = self.qkv(x).split([self.dk, self.dk, self.dv], dim=1)  # type: ignore[misc]
+        # (B, Nh * d, h, w) -> (B, Nh, d, hw) -> (B, Nh, hw, d): head n owns channels [n*d, (n+1)*d)
+        q = q.reshape(batch, heads, dkh, -1).transpose(-1, -2) * dkh**-0.5
+        k = k.reshape(batch, heads, dkh, -1).transpose(-1, -2)
+        v = v.reshape(batch, heads, dvh, -1).transpose(-1, -2)
+
+        rel_h = rel_w = None
+        if self.rel_h is not None and self.rel_w is not None:
+            max_h, max_w = self.max_size  # type: ignore[misc]
+            rel_h = table_for_length(self.rel_h, height, max_h, self.interpolate_rel_pos)
+            rel_w = table_for_length(self.rel_w, width, max_w, self.interpolate_rel_pos)
+        out, weights = relative_attention(q, k, v, height, width, rel_h, rel_w)
+        if self.capture_attention:
+            self.attention = weights.detach()
+
+        # (B, Nh, hw, dvh) -> (B, Nh, dvh, hw) -> (B, dv, h, w): the transpose keeps pixels and channels apart
+        out = out.transpose(-1, -2).reshape(batch, self.dv, height, width)
+        out = self.proj(out)  # type: ignore[misc]
+        if self.attn_downsample:
+            out = F.interpolate(out, size=out_size, mode="bilinear", align_corners=False)
+        return out
+
+    def extra_repr(self) -> str:
+        parts = [
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}",
+            f"dk={self.dk}, dv={self.dv}, num_heads={self.num_heads}, relative={self.relative}",
+        ]
+        if self.max_size is not None:
+            parts.append(f"max_size={self.max_size}")
+        if self.attn_downsample:
+            parts.append("attn_downsample=True")
+        return ", ".join(parts)
+
+
+def ratio_depths(
+    out_channels: int, key_ratio: float, value_ratio: float, num_heads: int, min_key_dim_per_head: int = 20
+) -> tuple[int, int]:
+    """(dk, dv) for the paper's ratios: rounded down to multiples of num_heads, dk >= min_key_dim_per_head * Nh."""
+    if not 0.0 <= value_ratio <= 1.0:
+        raise ValueError(f"value_ratio must lie in [0, 1], got {value_ratio}")
+    if key_ratio <= 0:
+        raise ValueError(f"key_ratio must be > 0, got {key_ratio}")
+    if not isinstance(num_heads, int) or num_heads < 1:
+        raise ValueError(f"num_heads must be >= 1, got {num_heads!r}")
+    # the epsilon keeps 0.29 * 100 = 28.999999999999996 from rounding down to 28
+    dk = int(math.floor(key_ratio * out_channels + 1e-9)) // num_heads * num_heads
+    dv = int(math.floor(value_ratio * out_channels + 1e-9)) // num_heads * num_heads
+    dk = max(dk, min_key_dim_per_head * num_heads, num_heads)
+    return dk, dv

@@ -1,0 +1,66 @@
+"""Relative position logits of the paper (Sec. 3.2), computed in O(HW * (H + W) * dkh) per head.
+
+For a query pixel i = (y_i, x_i) and a key pixel j = (y_j, x_j) the relative logit is
+
+    S[i, j] = q_i . r^H[y_j - y_i] + q_i . r^W[x_j - x_i]
+
+with one table r^H of 2*Hmax - 1 rows and one table r^W of 2*Wmax - 1 rows, shared by all heads of a layer (each
+head dots its own query with them). Row ``d + Lmax - 1`` of a table holds the embedding of offset ``d = key - query``.
+
+The two terms are returned separately as (..., H, W, H) and (..., H, W, W) tensors, so that the caller can add them to
+the (..., H, W, H, W) content logits by broadcasting: the (HW)^2 relative logits are never materialised on their own.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@torch.fx.wrap
+def table_for_length(table: Tensor, length: int, max_length: int, interpolate: bool) -> Tensor:
+    """The ``2 * length - 1`` rows of ``table`` (made for ``max_length``) that cover offsets ``1 - length .. length - 1``.
+
+    A grid longer than the table is an error unless ``interpolate`` is set, in which case the table is linearly
+    resampled to ``2 * length - 1`` rows (the approach of MViTv2 and SAM). This is an fx leaf: it checks plain ints.
+    """
+    if length < 1:
+        raise ValueError(f"attention grid side must be >= 1, got {length}")
+    if length <= max_length:
+        centre = max_length - 1
+        return table[centre - (length - 1) : centre + length]
+    if not interpolate:
+        raise ValueError(
+            f"attention grid side {length} exceeds the relative position table, made for at most {max_length}; "
+            f"build the layer with max_size covering the largest input (or pass interpolate_rel_pos=True "
+            f"to resample the tables)"
+        )
+    # (2*max-1, dkh) -> (1, dkh, 2*max-1) -> linear resample -> (2*length-1, dkh)
+    resized = F.interpolate(table.t().unsqueeze(0), size=2 * length - 1, mode="linear", align_corners=True)
+    return resized.squeeze(0).t()
+
+
+def relative_logits_1d(q: Tensor, table: Tensor) -> Tensor:
+    """``out[..., i, j] = q[..., i, :] . table[j - i + L - 1]`` for a table of exactly ``2L - 1`` rows.
+
+    q: (..., L, dkh); table: (2L - 1, dkh); returns (..., L, L). Cost O(prod(...) * L * L * dkh).
+    """
+    length = q.shape[-2]
+    positions = torch.arange(length, device=q.device)
+    # offsets[i, j] = j - i, shifted to a row index of the table
+    rows = positions.unsqueeze(0) - positions.unsqueeze(1) + (length - 1)
+    embeddings = table[rows].to(q.dtype)  # (L, L, dkh): embedding of offset j - i
+    return torch.einsum("...id,ijd->...ij", q, embeddings)
+
+
+def relative_logits_2d(q: Tensor, rel_h: Tensor, rel_w: Tensor) -> tuple[Tensor, Tensor]:
+    """Height and width relative logits of queries laid out on an H x W grid.
+
+    q: (B, Nh, H, W, dkh); rel_h: (2H - 1, dkh); rel_w: (2W - 1, dkh), already cut to this grid.
+    Returns s_h (B, Nh, H, W, H) with s_h[..., y, x, y'] = q[y, x] . rel_h[y' - y + H - 1]
+    and s_w (B, Nh, H, W, W) with s_w[..., y, x, x'] = q[y, x] . rel_w[x' - x + W - 1].
+    """
+    s_w = relative_logits_1d(q, rel_w)  # rows along W: (B, Nh, H, W, W)
+    s_h = relative_logits_1d(q.transpose(2, 3), rel_h)  # (B, Nh, W, H, H) indexed [x, y, y']
+    return s_h.transpose(2, 3), s_w

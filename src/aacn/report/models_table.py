@@ -1,0 +1,84 @@
+"""The table of ``aacn models``: every registered model's params and GFLOPs, the paper's figures beside them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import torch
+
+from ..models import create_model, get_spec, list_models
+from .profile import profile
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    model: str
+    input_size: int
+    num_classes: int
+    params: int
+    gflops: float
+    paper_params_m: Optional[float]
+    paper_gflops: Optional[float]
+    paper_top1: Optional[float]
+    paper_top5: Optional[float]
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def model_rows(names: Optional[list[str]] = None) -> list[ModelRow]:
+    """Profile each model at its design input size. Models are built on the meta device: nothing is allocated."""
+    rows = []
+    for name in names or list_models():
+        spec = get_spec(name)
+        with torch.device("meta"):
+            model = create_model(name)
+        counted = profile(model, spec.input_size)
+        paper = spec.paper
+        rows.append(
+            ModelRow(
+                model=name,
+                input_size=spec.input_size,
+                num_classes=spec.num_classes,
+                params=counted.params,
+                gflops=round(counted.gflops, 3),
+                paper_params_m=paper.params_m if paper else None,
+                paper_gflops=paper.gflops if paper else None,
+                paper_top1=paper.top1 if paper else None,
+                paper_top5=paper.top5 if paper else None,
+            )
+        )
+    return rows
+
+
+def _cell(value: Optional[float], fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_markdown(rows: list[ModelRow]) -> str:
+    """A GitHub-markdown table; the paper's columns are '-' where the paper has no such model."""
+    header = [
+        "model",
+        "input",
+        "classes",
+        "params (M)",
+        "paper params (M)",
+        "GFLOPs",
+        "paper GFLOPs",
+        "paper top-1 (%)",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
+    for row in rows:
+        cells = [
+            row.model,
+            f"{row.input_size}x{row.input_size}",
+            str(row.num_classes),
+            f"{row.params / 1e6:.2f}",
+            _cell(row.paper_params_m, ".1f"),
+            f"{row.gflops:.2f}",
+            _cell(row.paper_gflops, ".1f"),
+            _cell(row.paper_top1, ".1f"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Parameter and FLOP counts of a model, measured with PyTorch's own ``torch.utils.flop_counter``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+@dataclass(frozen=True)
+class Profile:
+    """params: learnable parameters; flops: 2 x multiply-adds of one forward pass of one image."""
+
+    params: int
+    flops: int
+
+    @property
+    def params_m(self) -> float:
+        return self.params / 1e6
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / 1e9
+
+
+def profile(model: nn.Module, input_size: Union[int, tuple[int, int], tuple[int, int, int]] = 224) -> Profile:
+    """Count ``model``'s parameters and the FLOPs of a forward pass on one (3, H, W) image.
+
+    FLOPs are 2 x multiply-adds of every convolution and matrix product (the attention's q k^T, relative logits and
+    weights @ v included), as counted by ``torch.utils.flop_counter.FlopCounterMode``; element-wise work, softmax
+    and pooling are not counted (as in the paper's tables). The input lives on the model's device, so a model built
+    under ``torch.device("meta")`` is counted without allocating or computing anything.
+    """
+    if isinstance(input_size, int):
+        shape = (3, input_size, input_size)
+    elif len(input_size) == 2:
+        shape = (3, *input_size)
+    elif len(input_size) == 3:
+        shape = tuple(input_size)
+    else:
+        raise ValueError(f"input_size must be S, (H, W) or (C, H, W), got {input_size!r}")
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    x = torch.zeros(1, *shape, device=device, dtype=dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(x)
+    finally:
+        model.train(was_training)
+    return Profile(params=sum(p.numel() for p in model.parameters()), flops=counter.get_total_flops())
