@@ -24,8 +24,8 @@ demo: $(STAMP)
 	$(BIN)/aacn models
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # pytest exits 5 when it collects no test: that is a failure here, never a silent pass.
 pytest: $(DEV_STAMP)

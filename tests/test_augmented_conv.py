@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference import reference_attention, reference_augmented_conv
 
 from aacn import AugmentedConv2d
 from aacn.nn import attention_grid_size, ratio_depths
+from reference import reference_attention, reference_augmented_conv
 
 
 def make_layer(**kw) -> AugmentedConv2d:
@@ -56,7 +56,9 @@ def test_gradcheck_through_in_place_relative_logits() -> None:
     params = tuple(layer.parameters())
 
     def fn(x, *ps):
-        return torch.func.functional_call(layer, dict(zip([n for n, _ in layer.named_parameters()], ps)), (x,))
+        return torch.func.functional_call(
+            layer, dict(zip([n for n, _ in layer.named_parameters()], ps, strict=False)), (x,)
+        )
 
     assert torch.autograd.gradcheck(fn, (x, *params))
 

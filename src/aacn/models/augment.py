@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Optional, Union
 
 from torch import nn
 
@@ -27,7 +26,7 @@ class AugmentConfig:
     aa_stages: tuple[int, ...] = (2, 3, 4)
     attn_downsample_stages: tuple[int, ...] = (2,)
     relative: bool = True
-    input_size: Union[int, tuple[int, int]] = 224
+    input_size: int | tuple[int, int] = 224
     interpolate_rel_pos: bool = False
 
     @classmethod
@@ -42,7 +41,7 @@ def conv3x3(
     *,
     stage: int,
     grid: tuple[int, int],
-    augment: Optional[AugmentConfig],
+    augment: AugmentConfig | None,
 ) -> nn.Module:
     """The 3x3 convolution that augmentation may replace: plain unless ``stage`` is one of ``augment.aa_stages``.
 

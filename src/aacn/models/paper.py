@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass(frozen=True)
 class PaperFigures:
     params_m: float  # millions of parameters
     gflops: float  # 2 x multiply-adds, at the paper's input size
-    top1: Optional[float]  # percent
-    top5: Optional[float]
+    top1: float | None  # percent
+    top5: float | None
     source: str
 
 

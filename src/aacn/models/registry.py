@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Optional
+from typing import Any
 
 from torch import nn
 
@@ -21,11 +22,11 @@ class ModelSpec:
     build: Callable[..., nn.Module]  # build(num_classes=..., augment=..., **model_kwargs)
     num_classes: int
     input_size: int  # the image side the model is designed for
-    augment: Optional[AugmentConfig]  # None: a plain model
+    augment: AugmentConfig | None  # None: a plain model
     model_kwargs: tuple[str, ...] = ()  # extra overrides the builder accepts
 
     @property
-    def paper(self) -> Optional[PaperFigures]:
+    def paper(self) -> PaperFigures | None:
         return PAPER.get(self.name)
 
 
@@ -37,28 +38,30 @@ def _register(spec: ModelSpec) -> None:
 
 
 def _resnet_builder(depth: int, stem: str) -> Callable[..., nn.Module]:
-    def build(num_classes: int, augment: Optional[AugmentConfig], **kwargs: Any) -> nn.Module:
+    def build(num_classes: int, augment: AugmentConfig | None, **kwargs: Any) -> nn.Module:
         return resnet(depth, num_classes, stem=stem, augment=augment, **kwargs)
 
     return build
 
 
 def _wrn_builder(depth: int, widen_factor: int) -> Callable[..., nn.Module]:
-    def build(num_classes: int, augment: Optional[AugmentConfig], **kwargs: Any) -> nn.Module:
+    def build(num_classes: int, augment: AugmentConfig | None, **kwargs: Any) -> nn.Module:
         return WideResNet(depth, widen_factor, num_classes, augment=augment, **kwargs)
 
     return build
 
 
 def _augment_for(depth: int, input_size: int, downsample: tuple[int, ...]) -> AugmentConfig:
-    """PAPER.md's placement: bottleneck nets k = 0.2, v = 0.1, min 20 key dims per head; basic-block nets k = v = 0.25."""
+    """PAPER.md: bottleneck nets k = 0.2, v = 0.1; basic-block nets k = v = 0.25; min 20 key dims per head."""
     if depth >= 50:
         return AugmentConfig(0.2, 0.1, 8, 20, (2, 3, 4), downsample, True, input_size)
     return AugmentConfig(0.25, 0.25, 8, 20, (2, 3, 4), downsample, True, input_size)
 
 
 for _depth in (18, 34, 50, 101, 152):
-    _register(ModelSpec(f"resnet{_depth}", _resnet_builder(_depth, "imagenet"), 1000, 224, None, ("zero_init_residual",)))
+    _register(
+        ModelSpec(f"resnet{_depth}", _resnet_builder(_depth, "imagenet"), 1000, 224, None, ("zero_init_residual",))
+    )
     _register(
         ModelSpec(
             f"aa_resnet{_depth}",
@@ -70,7 +73,9 @@ for _depth in (18, 34, 50, 101, 152):
         )
     )
 for _depth in (18, 34, 50, 101, 152):
-    _register(ModelSpec(f"resnet{_depth}_cifar", _resnet_builder(_depth, "cifar"), 10, 32, None, ("zero_init_residual",)))
+    _register(
+        ModelSpec(f"resnet{_depth}_cifar", _resnet_builder(_depth, "cifar"), 10, 32, None, ("zero_init_residual",))
+    )
     _register(
         ModelSpec(
             f"aa_resnet{_depth}_cifar",
@@ -106,7 +111,7 @@ def get_spec(name: str) -> ModelSpec:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(_REGISTRY)}") from None
 
 
-def create_model(name: str, num_classes: Optional[int] = None, **overrides: Any) -> nn.Module:
+def create_model(name: str, num_classes: int | None = None, **overrides: Any) -> nn.Module:
     """Build a registered model. ``overrides`` may set any :class:`AugmentConfig` field on an augmented model
     (``key_ratio``, ``value_ratio``, ``num_heads``, ``aa_stages``, ...) and the builder's own options.
 

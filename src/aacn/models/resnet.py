@@ -6,8 +6,6 @@ named by ``AugmentConfig.aa_stages`` with an :class:`aacn.AugmentedConv2d` (batc
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import torch
 from torch import Tensor, nn
 
@@ -22,11 +20,11 @@ class BasicBlock(nn.Module):
         in_channels: int,
         planes: int,
         stride: int,
-        downsample: Optional[nn.Module],
+        downsample: nn.Module | None,
         *,
         stage: int,
         grid: tuple[int, int],
-        augment: Optional[AugmentConfig],
+        augment: AugmentConfig | None,
     ) -> None:
         super().__init__()
         self.conv1 = conv3x3(in_channels, planes, stride, stage=stage, grid=grid, augment=augment)
@@ -51,11 +49,11 @@ class Bottleneck(nn.Module):
         in_channels: int,
         planes: int,
         stride: int,
-        downsample: Optional[nn.Module],
+        downsample: nn.Module | None,
         *,
         stage: int,
         grid: tuple[int, int],
-        augment: Optional[AugmentConfig],
+        augment: AugmentConfig | None,
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, planes, 1, bias=False)
@@ -75,7 +73,7 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-Block = Union[type[BasicBlock], type[Bottleneck]]
+Block = type[BasicBlock] | type[Bottleneck]
 
 
 class ResNet(nn.Module):
@@ -97,7 +95,7 @@ class ResNet(nn.Module):
         num_classes: int = 1000,
         *,
         stem: str = "imagenet",
-        augment: Optional[AugmentConfig] = None,
+        augment: AugmentConfig | None = None,
         zero_init_residual: bool = False,
     ) -> None:
         super().__init__()
@@ -118,7 +116,7 @@ class ResNet(nn.Module):
 
         self.in_channels = 64
         stages = []
-        for index, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers)):
+        for index, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers, strict=False)):
             stride = 1 if index == 0 else 2
             stage, grid = self._make_stage(block, planes, blocks, stride, index + 1, grid, augment)
             stages.append(stage)
@@ -135,7 +133,7 @@ class ResNet(nn.Module):
         stride: int,
         stage: int,
         grid: tuple[int, int],
-        augment: Optional[AugmentConfig],
+        augment: AugmentConfig | None,
     ) -> tuple[nn.Sequential, tuple[int, int]]:
         downsample = None
         out_channels = planes * block.expansion
@@ -193,6 +191,6 @@ DEPTHS: dict[int, tuple[Block, list[int]]] = {
 }
 
 
-def resnet(depth: int, num_classes: int, *, stem: str, augment: Optional[AugmentConfig], **kwargs) -> ResNet:
+def resnet(depth: int, num_classes: int, *, stem: str, augment: AugmentConfig | None, **kwargs) -> ResNet:
     block, layers = DEPTHS[depth]
     return ResNet(block, layers, num_classes, stem=stem, augment=augment, **kwargs)

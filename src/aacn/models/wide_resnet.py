@@ -5,8 +5,6 @@ The augmented variant replaces the FIRST 3x3 conv of every residual block (PAPER
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -26,7 +24,7 @@ class WideBasicBlock(nn.Module):
         *,
         stage: int,
         grid: tuple[int, int],
-        augment: Optional[AugmentConfig],
+        augment: AugmentConfig | None,
     ) -> None:
         super().__init__()
         self.bn1 = nn.BatchNorm2d(in_channels)
@@ -34,7 +32,7 @@ class WideBasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, padding=1, bias=False)
         self.drop_rate = drop_rate
-        self.shortcut: Optional[nn.Module] = None
+        self.shortcut: nn.Module | None = None
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
 
@@ -59,7 +57,7 @@ class WideResNet(nn.Module):
         num_classes: int = 100,
         *,
         drop_rate: float = 0.0,
-        augment: Optional[AugmentConfig] = None,
+        augment: AugmentConfig | None = None,
     ) -> None:
         super().__init__()
         if (depth - 4) % 6:
@@ -79,9 +77,7 @@ class WideResNet(nn.Module):
             for i in range(blocks):
                 stride = stage_stride if i == 0 else 1
                 layers.append(
-                    WideBasicBlock(
-                        in_channels, width, stride, drop_rate, stage=index + 1, grid=grid, augment=augment
-                    )
+                    WideBasicBlock(in_channels, width, stride, drop_rate, stage=index + 1, grid=grid, augment=augment)
                 )
                 grid = strided(grid, stride)
                 in_channels = width

@@ -5,8 +5,6 @@ Shapes: B batch, Nh heads, H x W grid (HW tokens), dkh / dvh key / value channel
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -19,8 +17,8 @@ def relative_attention(
     v: Tensor,
     height: int,
     width: int,
-    rel_h: Optional[Tensor] = None,
-    rel_w: Optional[Tensor] = None,
+    rel_h: Tensor | None = None,
+    rel_w: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """softmax(q k^T + S_H + S_W) v per head, returning the output and the attention weights.
 

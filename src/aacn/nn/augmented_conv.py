@@ -21,7 +21,6 @@ Project decisions where the paper is silent or ambiguous (see PAPER.md):
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +32,7 @@ from .relative_position import table_for_length
 # fx leaves patch the globals of the module that names them: name the imported one here too.
 torch.fx.wrap("table_for_length")
 
-SizeArg = Union[int, tuple[int, int]]
+SizeArg = int | tuple[int, int]
 
 
 def _pair(value: SizeArg, name: str) -> tuple[int, int]:
@@ -96,7 +95,7 @@ class AugmentedConv2d(nn.Module):
         dv: int,
         num_heads: int = 8,
         relative: bool = True,
-        max_size: Optional[SizeArg] = None,
+        max_size: SizeArg | None = None,
         attn_downsample: bool = False,
         bias: bool = False,
         interpolate_rel_pos: bool = False,
@@ -117,9 +116,7 @@ class AugmentedConv2d(nn.Module):
             if dk % num_heads:
                 raise ValueError(f"dk={dk} is not divisible by num_heads={num_heads}; use a multiple of {num_heads}")
             if dk // num_heads < 1:
-                raise ValueError(
-                    f"key depth per head dk/num_heads = {dk}/{num_heads} is below 1; use dk >= num_heads"
-                )
+                raise ValueError(f"key depth per head dk/num_heads = {dk}/{num_heads} is below 1; use dk >= num_heads")
             if relative and max_size is None:
                 raise ValueError(
                     "relative=True needs max_size=(H, W), the largest attention grid the tables must cover "
@@ -140,7 +137,7 @@ class AugmentedConv2d(nn.Module):
         self.attn_downsample = attn_downsample and dv > 0
         self.interpolate_rel_pos = interpolate_rel_pos
         self.capture_attention = False
-        self.attention: Optional[Tensor] = None
+        self.attention: Tensor | None = None
 
         conv_channels = out_channels - dv
         self.conv = (
@@ -264,7 +261,7 @@ def ratio_depths(
     if not isinstance(num_heads, int) or num_heads < 1:
         raise ValueError(f"num_heads must be >= 1, got {num_heads!r}")
     # the epsilon keeps 0.29 * 100 = 28.999999999999996 from rounding down to 28
-    dk = int(math.floor(key_ratio * out_channels + 1e-9)) // num_heads * num_heads
-    dv = int(math.floor(value_ratio * out_channels + 1e-9)) // num_heads * num_heads
+    dk = math.floor(key_ratio * out_channels + 1e-9) // num_heads * num_heads
+    dv = math.floor(value_ratio * out_channels + 1e-9) // num_heads * num_heads
     dk = max(dk, min_key_dim_per_head * num_heads, num_heads)
     return dk, dv

@@ -20,7 +20,7 @@ from torch import Tensor
 
 @torch.fx.wrap
 def table_for_length(table: Tensor, length: int, max_length: int, interpolate: bool) -> Tensor:
-    """The ``2 * length - 1`` rows of ``table`` (made for ``max_length``) that cover offsets ``1 - length .. length - 1``.
+    """The ``2 * length - 1`` rows of ``table`` (made for ``max_length``) covering offsets ``1 - length .. length - 1``.
 
     A grid longer than the table is an error unless ``interpolate`` is set, in which case the table is linearly
     resampled to ``2 * length - 1`` rows (the approach of MViTv2 and SAM). This is an fx leaf: it checks plain ints.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 import torch
 
@@ -18,16 +17,16 @@ class ModelRow:
     num_classes: int
     params: int
     gflops: float
-    paper_params_m: Optional[float]
-    paper_gflops: Optional[float]
-    paper_top1: Optional[float]
-    paper_top5: Optional[float]
+    paper_params_m: float | None
+    paper_gflops: float | None
+    paper_top1: float | None
+    paper_top5: float | None
 
     def as_json(self) -> dict:
         return asdict(self)
 
 
-def model_rows(names: Optional[list[str]] = None) -> list[ModelRow]:
+def model_rows(names: list[str] | None = None) -> list[ModelRow]:
     """Profile each model at its design input size. Models are built on the meta device: nothing is allocated."""
     rows = []
     for name in names or list_models():
@@ -52,7 +51,7 @@ def model_rows(names: Optional[list[str]] = None) -> list[ModelRow]:
     return rows
 
 
-def _cell(value: Optional[float], fmt: str) -> str:
+def _cell(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
@@ -68,7 +67,10 @@ def format_markdown(rows: list[ModelRow]) -> str:
         "paper GFLOPs",
         "paper top-1 (%)",
     ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|",
+    ]
     for row in rows:
         cells = [
             row.model,

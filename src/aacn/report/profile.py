@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import torch
 from torch import nn
@@ -26,7 +25,7 @@ class Profile:
         return self.flops / 1e9
 
 
-def profile(model: nn.Module, input_size: Union[int, tuple[int, int], tuple[int, int, int]] = 224) -> Profile:
+def profile(model: nn.Module, input_size: int | tuple[int, int] | tuple[int, int, int] = 224) -> Profile:
     """Count ``model``'s parameters and the FLOPs of a forward pass on one (3, H, W) image.
 
     FLOPs are 2 x multiply-adds of every convolution and matrix product (the attention's q k^T, relative logits and
