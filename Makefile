@@ -24,8 +24,8 @@ demo: $(STAMP)
 	$(BIN)/aacn models
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 # pytest exits 5 when it collects no test: that is a failure here, never a silent pass.
 pytest: $(DEV_STAMP)
