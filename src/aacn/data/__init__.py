@@ -1,0 +1,19 @@
+"""Datasets (cifar10, cifar100, imagenet, digits, fake), their transforms and a resumable data order."""
+
+from .archives import DatasetError, DatasetNotFoundError, safe_extract
+from .datasets import DATASETS, DatasetInfo, Split, build_split, dataset_info
+from .sampling import EpochSampler, ResumableDataLoader, SeededTransformDataset
+
+__all__ = [
+    "DATASETS",
+    "DatasetError",
+    "DatasetInfo",
+    "DatasetNotFoundError",
+    "EpochSampler",
+    "ResumableDataLoader",
+    "SeededTransformDataset",
+    "Split",
+    "build_split",
+    "dataset_info",
+    "safe_extract",
+]

@@ -1,0 +1,93 @@
+"""The dataset registry: ``--dataset`` names, their class counts, image sizes and default model pairs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .archives import DatasetError
+from .cifar import CIFAR10, CIFAR100, load_cifar
+from .digits import DIGITS_IMAGE_SIZE, load_digits_split
+from .fake import fake_split
+from .imagenet import ImageFolderDataset
+from .transforms import (
+    CIFAR10_STATS,
+    CIFAR100_STATS,
+    FAKE_STATS,
+    cifar_transforms,
+    digits_transforms,
+    imagenet_transforms,
+    plain_transforms,
+)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    num_classes: int
+    image_size: int | None  # None: the model's own input size (fake data)
+    default_models: tuple[str, ...]
+    needs_data_dir: bool
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "cifar10": DatasetInfo("cifar10", 10, 32, ("resnet18_cifar", "aa_resnet18_cifar"), True),
+    "cifar100": DatasetInfo("cifar100", 100, 32, ("wrn28_10", "aa_wrn28_10"), True),
+    "imagenet": DatasetInfo("imagenet", 1000, 224, ("resnet50", "aa_resnet50"), True),
+    "digits": DatasetInfo("digits", 10, DIGITS_IMAGE_SIZE, ("resnet18_cifar", "aa_resnet18_cifar"), False),
+    "fake": DatasetInfo("fake", 10, None, ("resnet18_cifar", "aa_resnet18_cifar"), False),
+}
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}") from None
+
+
+class ArrayDataset(Dataset):
+    """Images (N, H, W, C) uint8 and labels (N,) held in memory; items are (CHW uint8 tensor, label)."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
+        self.images = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], int(self.labels[index])
+
+
+@dataclass
+class Split:
+    """A split's raw items, their transform and its class count."""
+
+    base: Dataset
+    transform: object
+    num_classes: int
+
+
+def build_split(name: str, train: bool, data_dir: str | Path | None, download: bool, image_size: int) -> Split:
+    """The train or validation split of dataset ``name``, raw, with the transform that belongs to it."""
+    info = dataset_info(name)
+    root = Path(data_dir) if data_dir is not None else Path("data")
+    if name in ("cifar10", "cifar100"):
+        layout, stats = (CIFAR10, CIFAR10_STATS) if name == "cifar10" else (CIFAR100, CIFAR100_STATS)
+        images, labels = load_cifar(layout, root, train, download)
+        return Split(ArrayDataset(images, labels), cifar_transforms(train, stats), info.num_classes)
+    if name == "digits":
+        images, labels = load_digits_split(train)
+        return Split(ArrayDataset(images, labels), digits_transforms(train, DIGITS_IMAGE_SIZE), info.num_classes)
+    if name == "imagenet":
+        if download:
+            raise DatasetError("ImageNet cannot be downloaded automatically; place train/ and val/ under --data-dir")
+        folder = ImageFolderDataset(root, "train" if train else "val")
+        return Split(folder, imagenet_transforms(train, image_size), len(folder.classes))
+    base = fake_split(train, image_size, info.num_classes)
+    return Split(base, plain_transforms(FAKE_STATS), info.num_classes)

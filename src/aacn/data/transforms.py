@@ -1,0 +1,54 @@
+"""Standard augmentation and normalisation per dataset (torchvision transforms v2)."""
+
+from __future__ import annotations
+
+import torch
+from torchvision.transforms import v2
+
+# channel statistics of the training splits, on [0, 1] images
+CIFAR10_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+CIFAR100_STATS = ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
+IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+DIGITS_STATS = ((0.3054, 0.3054, 0.3054), (0.3186, 0.3186, 0.3186))
+FAKE_STATS = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+
+def _finish(stats: tuple[tuple[float, ...], tuple[float, ...]]) -> list[v2.Transform]:
+    return [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(*stats)]
+
+
+def cifar_transforms(train: bool, stats: tuple, size: int = 32, padding: int = 4) -> v2.Compose:
+    """CIFAR recipe: random crop with 4 pixels of padding and horizontal flip for training."""
+    if not train:
+        return v2.Compose(_finish(stats))
+    return v2.Compose(
+        [v2.ToImage(), v2.RandomCrop(size, padding=padding), v2.RandomHorizontalFlip(), *_finish(stats)[1:]]
+    )
+
+
+def digits_transforms(train: bool, size: int) -> v2.Compose:
+    """Digits: a small random shift (crop with 2 pixels of padding); no flip, which would change the digit."""
+    if not train:
+        return v2.Compose(_finish(DIGITS_STATS))
+    return v2.Compose([v2.ToImage(), v2.RandomCrop(size, padding=2), *_finish(DIGITS_STATS)[1:]])
+
+
+def imagenet_transforms(train: bool, size: int = 224) -> v2.Compose:
+    """ImageNet recipe: RandomResizedCrop + flip for training; resize to size * 8/7 (256) and centre crop for eval."""
+    if train:
+        return v2.Compose(
+            [
+                v2.ToImage(),
+                v2.RandomResizedCrop(size, antialias=True),
+                v2.RandomHorizontalFlip(),
+                *_finish(IMAGENET_STATS)[1:],
+            ]
+        )
+    resize = round(size * 256 / 224)
+    return v2.Compose(
+        [v2.ToImage(), v2.Resize(resize, antialias=True), v2.CenterCrop(size), *_finish(IMAGENET_STATS)[1:]]
+    )
+
+
+def plain_transforms(stats: tuple) -> v2.Compose:
+    return v2.Compose(_finish(stats))

@@ -1,0 +1,65 @@
+"""The LightningDataModule: datasets of aacn.data behind a deterministic, resumable data order."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from ..data import EpochSampler, ResumableDataLoader, SeededTransformDataset, Split, build_split
+from .config import TrainConfig
+
+
+class ImageDataModule(L.LightningDataModule):
+    def __init__(self, config: TrainConfig, image_size: int) -> None:
+        super().__init__()
+        self.config = config
+        self.image_size = image_size
+        self._train: Split | None = None
+        self._val: Split | None = None
+
+    def _split(self, train: bool) -> Split:
+        c = self.config
+        return build_split(c.dataset, train, c.data_dir, c.download, self.image_size)
+
+    @property
+    def num_classes(self) -> int:
+        return self.val_split.num_classes
+
+    @property
+    def train_split(self) -> Split:
+        if self._train is None:
+            self._train = self._split(train=True)
+        return self._train
+
+    @property
+    def val_split(self) -> Split:
+        if self._val is None:
+            self._val = self._split(train=False)
+        return self._val
+
+    def _loader_kwargs(self) -> dict:
+        workers = self.config.num_workers
+        return {
+            "batch_size": self.config.batch_size,
+            "num_workers": workers,
+            "pin_memory": torch.cuda.is_available(),
+            # its own generator: creating an iterator must not consume the global RNG (exact resume)
+            "generator": torch.Generator().manual_seed(self.config.seed),
+            "persistent_workers": False,
+        }
+
+    def _batches_done(self) -> int:
+        return self.trainer.fit_loop.epoch_loop.batch_progress.current.completed if self.trainer else 0
+
+    def train_dataloader(self) -> ResumableDataLoader:
+        split = self.train_split
+        dataset = SeededTransformDataset(split.base, split.transform, self.config.seed)  # type: ignore[arg-type]
+        sampler = EpochSampler(len(dataset), self.config.seed, shuffle=True)
+        return ResumableDataLoader(dataset, sampler, self._batches_done, **self._loader_kwargs())
+
+    def val_dataloader(self) -> DataLoader:
+        split = self.val_split
+        dataset = SeededTransformDataset(split.base, split.transform, self.config.seed)  # type: ignore[arg-type]
+        sampler = EpochSampler(len(dataset), self.config.seed, shuffle=False)
+        return DataLoader(dataset, sampler=sampler, **self._loader_kwargs())

@@ -1,0 +1,83 @@
+"""``aacn eval``: top-1, top-5, loss and images/s of a checkpoint on a dataset's validation split."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from torch import nn
+
+from ..models import create_model
+from .checkpoint import CheckpointError, load_checkpoint_file
+from .config import TrainConfig, config_from_dict
+from .datamodule import ImageDataModule
+from .module import ClassificationModule
+
+
+def model_from_checkpoint(path: str | Path, ema: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model a training checkpoint holds and load its weights (or its EMA weights)."""
+    checkpoint = load_checkpoint_file(path)
+    meta = checkpoint.get("aacn")
+    if not isinstance(meta, dict) or "model" not in meta:
+        raise CheckpointError(f"checkpoint {path} has no aacn model description; was it written by `aacn train`?")
+    prefix = "ema.module." if ema else "model."
+    state = {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+    if not state:
+        raise CheckpointError(f"checkpoint {path} holds no {'EMA ' if ema else ''}weights (no '{prefix}*' entries)")
+    try:
+        model = create_model(meta["model"], num_classes=meta["num_classes"], **meta.get("model_args", {}))
+        model.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise CheckpointError(f"checkpoint {path} does not fit model {meta.get('model')!r}: {first}") from None
+    return model, meta
+
+
+def evaluate(
+    checkpoint: str | Path,
+    dataset: str,
+    data_dir: str | None = None,
+    batch_size: int = 256,
+    num_workers: int = 2,
+    accelerator: str = "auto",
+    ema: bool = False,
+) -> dict[str, Any]:
+    """Evaluate on the validation split; accuracies are fractions."""
+    model, meta = model_from_checkpoint(checkpoint, ema=ema)
+    saved = config_from_dict(load_checkpoint_file(checkpoint)["aacn"].get("config", {}))
+    config = TrainConfig(
+        model=meta["model"],
+        dataset=dataset,
+        data_dir=data_dir,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        channels_last=saved.channels_last,
+        seed=saved.seed,
+    )
+    datamodule = ImageDataModule(config, meta["image_size"])
+    if datamodule.num_classes != meta["num_classes"]:
+        raise CheckpointError(
+            f"checkpoint {checkpoint} predicts {meta['num_classes']} classes but dataset {dataset} has "
+            f"{datamodule.num_classes}"
+        )
+    module = ClassificationModule(model, config, meta["num_classes"], meta)
+    trainer = L.Trainer(
+        accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    started = time.perf_counter()
+    (metrics,) = trainer.validate(module, datamodule=datamodule, verbose=False)
+    seconds = time.perf_counter() - started
+    images = len(datamodule.val_split.base)  # type: ignore[arg-type]
+    return {
+        "checkpoint": str(checkpoint),
+        "model": meta["model"],
+        "dataset": dataset,
+        "top1": float(metrics["val/top1"]),
+        "top5": float(metrics["val/top5"]),
+        "loss": float(metrics["val/loss"]),
+        "images": images,
+        "images_per_sec": round(images / seconds, 2),
+        "ema": ema,
+    }

@@ -1,0 +1,203 @@
+"""``aacn train``: one run on Lightning, writing last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from ..data import dataset_info
+from ..models import create_model, get_spec
+from ..report.profile import profile
+from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
+from .checkpoint import CheckpointError, SafeCheckpointIO, atomic_write_text, load_checkpoint_file
+from .config import ConfigError, TrainConfig, save_config
+from .datamodule import ImageDataModule
+from .module import ClassificationModule
+
+LAST = "last.ckpt"
+
+
+class TrainingInterrupted(Exception):
+    """SIGTERM or SIGINT stopped training after saving last.ckpt; ``exit_code`` is 128 + the signal number."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+BEST = "best.ckpt"
+
+
+def image_size_for(config: TrainConfig) -> int:
+    """The training image side: the flag, else the dataset's, else (fake data) the model's design size."""
+    if config.image_size:
+        return config.image_size
+    return dataset_info(config.dataset).image_size or get_spec(config.model).input_size
+
+
+def steps_per_epoch(train_size: int, world_size: int, config: TrainConfig) -> int:
+    """Optimizer steps in one epoch on each rank, with Lightning's reading of limit_train_batches."""
+    steps = math.ceil(math.ceil(train_size / world_size) / config.batch_size)
+    limit = config.limit_train_batches
+    limited = int(steps * limit) if limit <= 1 else min(steps, int(limit))
+    return max(1, limited)
+
+
+def parse_devices(devices: str) -> Any:
+    if devices == "auto":
+        return "auto"
+    if "," in devices:
+        return [int(d) for d in devices.split(",") if d.strip()]
+    try:
+        return int(devices)
+    except ValueError:
+        raise ConfigError(f"devices must be 'auto', a count or a list such as 0,1; got {devices!r}") from None
+
+
+def _check_resume(config: TrainConfig, last: Path) -> None:
+    saved = load_checkpoint_file(last).get("aacn", {}).get("config", {})
+    for key in ("model", "dataset", "model_args", "batch_size", "seed"):
+        if key in saved and saved[key] != getattr(config, key):
+            raise ConfigError(
+                f"--resume: {last} was trained with {key}={saved[key]!r} but this run asks for "
+                f"{getattr(config, key)!r}; use the same settings or another --output"
+            )
+
+
+def build_trainer(config: TrainConfig, output: Path, callbacks: list[L.Callback], loggers: Any) -> L.Trainer:
+    return L.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.accelerator,
+        devices=parse_devices(config.devices),
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
+        precision=config.precision,  # type: ignore[arg-type]
+        gradient_clip_val=config.grad_clip or None,
+        deterministic=config.deterministic,
+        callbacks=callbacks,
+        logger=loggers,
+        default_root_dir=str(output),
+        plugins=[SafeCheckpointIO()],
+        use_distributed_sampler=False,  # aacn.data.EpochSampler shards by rank itself
+        num_sanity_val_steps=0,
+        limit_train_batches=config.limit_train_batches,
+        limit_val_batches=config.limit_val_batches,
+        log_every_n_steps=10,
+        enable_model_summary=False,
+    )
+
+
+def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
+    """Train ``config.model`` on ``config.dataset``; returns what results.json holds (rank 0 writes it)."""
+    config.validate()
+    output = Path(config.output)
+    last = output / LAST
+    if last.exists() and not resume:
+        raise ConfigError(f"{output} already holds a run ({last}); pass --resume to continue it, or another --output")
+    if resume and last.exists():
+        _check_resume(config, last)
+    started = time.perf_counter()
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    image_size = image_size_for(config)
+    datamodule = ImageDataModule(config, image_size)
+    num_classes = datamodule.num_classes
+    model = create_model(config.model, num_classes=num_classes, **config.model_args)
+    meta = {
+        "model": config.model,
+        "num_classes": num_classes,
+        "model_args": dict(config.model_args),
+        "image_size": image_size,
+    }
+    module = ClassificationModule(model, config, num_classes, meta)
+
+    throughput = ThroughputCallback()
+    checkpoints = ModelCheckpoint(
+        dirpath=str(output),
+        filename="best",
+        monitor="val/top1",
+        mode="max",
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
+        auto_insert_metric_name=False,
+    )
+    signals = SignalCheckpoint(last)
+    callbacks: list[L.Callback] = [
+        checkpoints,
+        RNGStateCallback(),
+        NonFiniteLossCallback(last),
+        signals,
+        throughput,
+        LearningRateMonitor(logging_interval="epoch"),
+        RichProgressBar(),
+    ]
+    loggers = [
+        CSVLogger(str(output), name="", version=""),
+        TensorBoardLogger(str(output), name="tensorboard", version=""),
+    ]
+    trainer = build_trainer(config, output, callbacks, loggers)
+    module.steps_per_epoch = steps_per_epoch(len(datamodule.train_split.base), trainer.world_size, config)  # type: ignore[arg-type]
+    if trainer.is_global_zero:
+        output.mkdir(parents=True, exist_ok=True)
+        save_config(config, output / "config.yaml")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty.*")
+        try:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=str(last) if resume and last.exists() else None)
+        except SIGTERMException:
+            raise TrainingInterrupted(
+                f"stopped by signal {signals.signal or signal.SIGTERM} at epoch {trainer.current_epoch}, "
+                f"step {trainer.global_step}; saved {last}; continue with --resume",
+                128 + int(signals.signal or signal.SIGTERM),
+            ) from None
+
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
+    with torch.device("meta"):
+        counted = profile(create_model(config.model, num_classes=num_classes, **config.model_args), image_size)
+    best = checkpoints.best_model_score
+    results = {
+        "model": config.model,
+        "dataset": config.dataset,
+        "epochs": trainer.current_epoch,
+        "top1": metrics.get("val/top1"),
+        "top5": metrics.get("val/top5"),
+        "loss": metrics.get("val/loss"),
+        "best_top1": float(best) if best is not None else None,
+        "ema_top1": metrics.get("val_ema/top1"),
+        "ema_top5": metrics.get("val_ema/top5"),
+        "params": counted.params,
+        "gflops": round(counted.gflops, 4),
+        "image_size": image_size,
+        "train_images_per_sec": round(throughput.train_images_per_sec, 2),
+        "eval_images_per_sec": round(throughput.val_images_per_sec, 2),
+        "peak_memory_mb": _peak_memory_mb(),
+        "wall_time_s": round(time.perf_counter() - started, 2),
+        "world_size": trainer.world_size,
+        "seed": config.seed,
+    }
+    if trainer.is_global_zero:
+        atomic_write_text(output / "results.json", json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _peak_memory_mb() -> float:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
+
+
+__all__ = ["BEST", "LAST", "CheckpointError", "TrainingInterrupted", "train"]
