@@ -112,8 +112,19 @@ def load_recipe(recipe: str) -> dict[str, Any]:
 
 
 def resolve_config(recipe: str | None = None, **overrides: Any) -> TrainConfig:
-    """Defaults, updated by the recipe's values, updated by ``overrides`` that are not None."""
+    """Defaults, updated by the recipe's values, updated by ``overrides`` that are not None.
+
+    Without a recipe, the dataset's default recipe applies (digits: ``digits``, cifar10: ``cifar10_resnet18_cifar``,
+    ...), so that ``aacn train --model M --dataset D`` trains with settings that suit D.
+    """
+    from ..data import dataset_info
+
     known = {f.name for f in dataclasses.fields(TrainConfig)}
+    explicit = recipe is not None
+    if recipe is None:
+        recipe = dataset_info(overrides.get("dataset") or TrainConfig.dataset).default_recipe
+        if not RECIPES_DIR.is_dir():  # an installed wheel without the repository's recipes
+            recipe = None
     values: dict[str, Any] = {}
     if recipe:
         recipe_values = load_recipe(recipe)
@@ -124,6 +135,12 @@ def resolve_config(recipe: str | None = None, **overrides: Any) -> TrainConfig:
             )
         values.update(recipe_values)
         values["recipe"] = str(recipe)
+        dataset = overrides.get("dataset")
+        if explicit and dataset and dataset != recipe_values.get("dataset", dataset):
+            raise ConfigError(
+                f"recipe {recipe} is for dataset {recipe_values['dataset']!r}, not {overrides['dataset']!r}; "
+                f"drop --recipe to use that dataset's default recipe, or pick one for it"
+            )
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")

@@ -128,13 +128,23 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         monitor="val/top1",
         mode="max",
         save_top_k=1,
-        save_last=True,
         enable_version_counter=False,
         auto_insert_metric_name=False,
+    )
+    # Every epoch, after validation, whether or not the epoch was the best (save_last=True only copies new bests).
+    last_checkpoint = ModelCheckpoint(
+        dirpath=str(output),
+        filename="last",
+        monitor=None,
+        save_top_k=1,
+        every_n_epochs=1,
+        save_on_train_epoch_end=False,
+        enable_version_counter=False,
     )
     signals = SignalCheckpoint(last)
     callbacks: list[L.Callback] = [
         checkpoints,
+        last_checkpoint,
         RNGStateCallback(),
         NonFiniteLossCallback(last),
         signals,
@@ -148,6 +158,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
     ]
     trainer = build_trainer(config, output, callbacks, loggers)
     module.steps_per_epoch = steps_per_epoch(len(datamodule.train_split.base), trainer.world_size, config)  # type: ignore[arg-type]
+    trainer.log_every_n_steps = min(10, module.steps_per_epoch)  # short epochs still log steps
     if trainer.is_global_zero:
         output.mkdir(parents=True, exist_ok=True)
         save_config(config, output / "config.yaml")

@@ -1,0 +1,343 @@
+"""The training engine: config resolution, schedules, a real run, eval/export, checkpoints, resume and signals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from aacn import create_model
+from aacn.cli import main
+from aacn.engine import (
+    CheckpointError,
+    ConfigError,
+    TrainConfig,
+    evaluate,
+    export_safetensors,
+    load_checkpoint_file,
+    model_from_checkpoint,
+    resolve_config,
+    train,
+)
+from aacn.engine.callbacks import NonFiniteLossError
+from aacn.engine.checkpoint import SafeCheckpointIO
+from aacn.engine.module import lr_factor, parameter_groups
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+FAST = dict(epochs=2, batch_size=32, limit_train_batches=3, limit_val_batches=2, num_workers=0, accelerator="cpu")
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_flags_override_recipe_override_defaults(tmp_path: Path) -> None:
+    config = resolve_config("digits", epochs=7, lr=None, output=str(tmp_path))
+    assert config.epochs == 7, "a flag wins"
+    assert config.lr == 0.05 and config.batch_size == 64, "the recipe wins over defaults"
+    assert config.label_smoothing == 0.0 and config.recipe == "digits"
+
+
+def test_every_recipe_resolves_and_names_its_source() -> None:
+    recipes = sorted(RECIPES.glob("*.yaml"))
+    assert len(recipes) >= 12
+    for path in recipes:
+        values = yaml.safe_load(path.read_text())
+        assert values.get("source"), f"{path.name} must name its source"
+        config = resolve_config(str(path))
+        assert config.model and config.dataset
+
+
+def test_config_errors_name_the_value(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"optimizer must be one of sgd, adamw, got 'adam'"):
+        resolve_config(None, optimizer="adam")
+    with pytest.raises(ConfigError, match=r"scheduler multistep needs milestones"):
+        resolve_config(None, scheduler="multistep")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochs: 3\nlearning_rate: 0.1\n")
+    with pytest.raises(ConfigError, match=r"recipe .*bad.yaml has unknown setting\(s\) learning_rate"):
+        resolve_config(str(bad))
+    with pytest.raises(ConfigError, match=r"recipe 'nope' not found"):
+        resolve_config("nope")
+    with pytest.raises(ValueError, match=r"unknown model 'resnet5'"):
+        resolve_config(None, model="resnet5")
+
+
+def test_lr_schedule_warmup_cosine_multistep() -> None:
+    config = TrainConfig(epochs=10, warmup_epochs=1, scheduler="cosine")
+    assert lr_factor(0, 100, config) == pytest.approx(0.01)
+    assert lr_factor(99, 100, config) == pytest.approx(1.0)
+    assert lr_factor(550, 100, config) == pytest.approx(0.5)
+    assert lr_factor(1000, 100, config) == pytest.approx(0.0)
+    steps = TrainConfig(epochs=10, scheduler="multistep", milestones=[3, 6], gamma=0.1)
+    assert [lr_factor(e * 10, 10, steps) for e in (0, 3, 6)] == pytest.approx([1.0, 0.1, 0.01])
+
+
+def test_weight_decay_skips_norms_biases_and_tables() -> None:
+    model = create_model("aa_resnet18_cifar")
+    decay, no_decay = parameter_groups(model, 5e-4)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all(names[id(p)].endswith("weight") and p.ndim > 1 for p in decay["params"])
+    skipped = {names[id(p)] for p in no_decay["params"]}
+    assert "layer2.0.conv1.rel_h" in skipped and "bn1.weight" in skipped and "fc.bias" in skipped
+    assert no_decay["weight_decay"] == 0.0 and decay["weight_decay"] == 5e-4
+
+
+# ---------------------------------------------------------------- a real run, eval and export
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("run")
+    full_val = {**FAST, "limit_val_batches": 1.0}  # eval below reads the whole split too
+    config = resolve_config("digits", model="aa_resnet18_cifar", output=str(output), ema_decay=0.9, **full_val)
+    train(config)
+    return output
+
+
+def test_training_writes_every_file(trained: Path) -> None:
+    for name in ("last.ckpt", "best.ckpt", "metrics.csv", "config.yaml", "results.json"):
+        assert (trained / name).is_file(), name
+    results = json.loads((trained / "results.json").read_text())
+    for key in ("top1", "top5", "loss", "params", "gflops", "train_images_per_sec", "wall_time_s"):
+        assert results[key] is not None, key
+    assert 0.0 <= results["top1"] <= results["top5"] <= 1.0
+    assert results["params"] == sum(p.numel() for p in create_model("aa_resnet18_cifar").parameters())
+    assert results["epochs"] == 2 and results["ema_top1"] is not None
+    last = load_checkpoint_file(trained / "last.ckpt")
+    assert (last["epoch"], last["global_step"]) == (1, 6), "last.ckpt is the final epoch's, best or not"
+    config = yaml.safe_load((trained / "config.yaml").read_text())
+    assert config["epochs"] == 2 and config["ema_decay"] == 0.9 and config["source"]
+    header = (trained / "metrics.csv").read_text().splitlines()[0]
+    assert "val/top1" in header and "train/loss_step" in header
+
+
+def test_eval_agrees_with_training(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--checkpoint", str(trained / "last.ckpt"), "--dataset", "digits", "--json", "-j", "0"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    results = json.loads((trained / "results.json").read_text())
+    assert printed["top1"] == pytest.approx(results["top1"], abs=1e-6)
+    assert printed["loss"] == pytest.approx(results["loss"], rel=1e-4)
+    assert set(printed) >= {"top1", "top5", "loss", "images_per_sec"}
+    ema = evaluate(trained / "last.ckpt", "digits", num_workers=0, ema=True)
+    assert ema["top1"] == pytest.approx(results["ema_top1"], abs=1e-6)
+
+
+def test_export_safetensors_round_trip(trained: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    written = export_safetensors(trained / "best.ckpt", tmp_path / "weights")
+    description = json.loads(Path(written["config"]).read_text())
+    assert description["model"] == "aa_resnet18_cifar" and description["num_classes"] == 10
+    model = create_model(description["model"], num_classes=description["num_classes"]).eval()
+    model.load_state_dict(load_file(written["weights"]))
+    reference, _ = model_from_checkpoint(trained / "best.ckpt")
+    x = torch.randn(2, 3, 16, 16)
+    torch.testing.assert_close(model(x), reference.eval()(x))
+
+
+def test_existing_run_is_never_overwritten(trained: Path) -> None:
+    before = hashlib.sha256((trained / "last.ckpt").read_bytes()).hexdigest()
+    with pytest.raises(ConfigError, match=r"already holds a run .*pass --resume"):
+        train(resolve_config("digits", output=str(trained), **FAST))
+    assert hashlib.sha256((trained / "last.ckpt").read_bytes()).hexdigest() == before
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def test_atomic_save_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
+    path = tmp_path / "last.ckpt"
+    io = SafeCheckpointIO()
+    io.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)
+    before = path.read_bytes()
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        io.save_checkpoint({"state_dict": {"w": torch.zeros(2)}, "bad": lambda: None}, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"], "no temporary file left behind"
+    assert torch.equal(io.load_checkpoint(path)["state_dict"]["w"], torch.ones(2))
+
+
+def test_bad_checkpoints_give_one_clear_error(trained: Path, tmp_path: Path) -> None:
+    good = (trained / "last.ckpt").read_bytes()
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match=r"truncated.ckpt is corrupted or truncated"):
+        load_checkpoint_file(truncated)
+    garbage = tmp_path / "garbage.ckpt"
+    garbage.write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError, match="garbage.ckpt"):
+        load_checkpoint_file(garbage)
+    with pytest.raises(CheckpointError, match=r"missing.ckpt does not exist"):
+        load_checkpoint_file(tmp_path / "missing.ckpt")
+
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "x": Exploit()}, evil)
+    with pytest.raises(CheckpointError, match=r"evil.ckpt holds objects that are not plain weights"):
+        load_checkpoint_file(evil)
+    assert not marker.exists()
+
+    mismatched = tmp_path / "mismatched.ckpt"
+    checkpoint = load_checkpoint_file(trained / "last.ckpt")
+    checkpoint["aacn"]["model"] = "resnet18_cifar"
+    torch.save(checkpoint, mismatched)
+    with pytest.raises(CheckpointError, match=r"mismatched.ckpt does not fit model 'resnet18_cifar'"):
+        model_from_checkpoint(mismatched)
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    cases = [
+        (["train", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")], "--download"),
+        (["eval", "--checkpoint", str(tmp_path / "none.ckpt"), "--dataset", "digits"], "does not exist"),
+        (["train", "--model", "resnet5", "--output", str(tmp_path / "p")], "unknown model 'resnet5'"),
+    ]
+    for argv, expected in cases:
+        result = subprocess.run([sys.executable, "-m", "aacn", *argv], capture_output=True, text=True, check=False)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith("aacn: error:") and expected in lines[-1]
+        assert "Traceback" not in result.stderr
+
+
+def test_nan_loss_stops_with_the_last_good_checkpoint_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aacn.engine.module import ClassificationModule
+
+    output = tmp_path / "nan"
+    real_step = ClassificationModule.training_step
+    saved: dict[str, bytes] = {}
+
+    def diverging_step(self, batch, batch_idx):  # finite in epoch 0, NaN from the second batch of epoch 1
+        loss = real_step(self, batch, batch_idx)
+        if self.current_epoch == 1 and batch_idx == 1:
+            saved["before"] = (output / "last.ckpt").read_bytes()
+            return loss * float("nan")
+        return loss
+
+    monkeypatch.setattr(ClassificationModule, "training_step", diverging_step)
+    config = resolve_config("digits", model="resnet18_cifar", output=str(output), **FAST)
+    with pytest.raises(
+        NonFiniteLossError, match=r"loss became nan at epoch 1, step 4; the last good checkpoint .*intact"
+    ):
+        train(config)
+    assert (output / "last.ckpt").read_bytes() == saved["before"], "the epoch-0 checkpoint is untouched"
+    assert load_checkpoint_file(output / "last.ckpt")["global_step"] == 3
+
+
+# ---------------------------------------------------------------- exact resume after SIGKILL and SIGTERM
+
+RUN = [
+    "--recipe", "digits", "--model", "aa_resnet18_cifar", "--epochs", "3", "--batch-size", "32",
+    "--limit-train-batches", "12", "--limit-val-batches", "2", "--workers", "0",
+]  # fmt: skip
+
+
+def _aacn(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "aacn", "train", *RUN, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"training ended before writing {path}: {process.stderr.read()[-2000:]}"
+        assert time.monotonic() < deadline, f"no {path} after {timeout} s"
+        time.sleep(0.02)
+
+
+def _weights(path: Path) -> tuple[int, dict[str, torch.Tensor]]:
+    checkpoint = load_checkpoint_file(path)
+    return checkpoint["global_step"], checkpoint["state_dict"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("uninterrupted")
+    process = _aacn("--output", str(output))
+    assert process.wait() == 0, process.stderr.read()[-2000:]
+    return output / "last.ckpt"
+
+
+def _assert_same_weights(path: Path, reference: Path) -> None:
+    step, state = _weights(path)
+    ref_step, ref_state = _weights(reference)
+    assert step == ref_step == 36
+    assert state.keys() == ref_state.keys()
+    different = [k for k in state if not torch.equal(state[k], ref_state[k])]
+    assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path, uninterrupted: Path) -> None:
+    process = _aacn("--output", str(tmp_path))
+    _wait_for(tmp_path / "last.ckpt", process)
+    assert process.poll() is None, "the kill must land while training still runs"
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    assert _weights(tmp_path / "last.ckpt")[0] < 36
+    resumed = _aacn("--output", str(tmp_path), "--resume")
+    assert resumed.wait() == 0, resumed.stderr.read()[-2000:]
+    _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_mid_epoch_and_resume_is_exact(tmp_path: Path, uninterrupted: Path) -> None:
+    process = _aacn("--output", str(tmp_path))
+    _wait_for(tmp_path / "last.ckpt", process)
+    time.sleep(0.5)  # into the second epoch
+    process.send_signal(signal.SIGTERM)
+    assert process.wait() == 128 + signal.SIGTERM
+    stderr = process.stderr.read()
+    assert "stopped by signal 15" in stderr and "continue with --resume" in stderr and "Traceback" not in stderr
+    step, _ = _weights(tmp_path / "last.ckpt")
+    assert 12 < step < 36
+    resumed = _aacn("--output", str(tmp_path), "--resume")
+    assert resumed.wait() == 0, resumed.stderr.read()[-2000:]
+    _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)
+
+
+@pytest.mark.slow
+def test_torchrun_ddp_two_processes(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "aacn", "train", "--model", "resnet18_cifar", "--dataset", "digits", "--epochs", "2",
+        "--accelerator", "cpu", "--devices", "2", "--batch-size", "32", "--limit-train-batches", "6",
+        "--workers", "0", "--output", str(tmp_path),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("wrote") == 1, "one summary line, from rank 0"
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["world_size"] == 2 and results["top1"] is not None
+    step, state = _weights(tmp_path / "last.ckpt")
+    assert step == 2 * 6, "each rank took 6 steps per epoch on its half of the data"
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_dataset_default_recipe_applies_without_a_recipe() -> None:
+    config = resolve_config(None, dataset="digits", model="resnet18_cifar")
+    assert config.recipe == "digits" and config.lr == 0.05 and config.model == "resnet18_cifar"
+    assert resolve_config(None, dataset="cifar100").model == "wrn28_10"
+    assert resolve_config(None, dataset="fake", model="resnet50").dataset == "fake"
+    with pytest.raises(ConfigError, match=r"recipe digits is for dataset 'digits', not 'cifar10'"):
+        resolve_config("digits", dataset="cifar10")
