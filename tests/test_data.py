@@ -71,7 +71,7 @@ def test_cifar_from_the_official_archive(tmp_path: Path, layout) -> None:
 def test_cifar_split_goes_through_the_user_code_path(tmp_path: Path) -> None:
     write_cifar_archive(tmp_path, CIFAR10)
     split = build_split("cifar10", True, tmp_path, download=False, image_size=32)
-    image, label = split.base[0]
+    image, _ = split.base[0]
     out = split.transform(image)
     assert out.shape == (3, 32, 32) and out.dtype == torch.float32 and split.num_classes == 10
 
@@ -163,7 +163,7 @@ def test_image_folder_missing_split_is_clear(tmp_path: Path) -> None:
 
 
 def test_digits_split_is_fixed_and_stratified() -> None:
-    train_images, train_labels = load_digits_split(True)
+    train_images, _ = load_digits_split(True)
     test_images, test_labels = load_digits_split(False)
     assert train_images.shape == (1437, 16, 16, 3) and test_images.shape == (360, 16, 16, 3)
     assert np.array_equal(train_images[..., 0], train_images[..., 2]), "grey digits in 3 channels"

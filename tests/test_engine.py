@@ -175,7 +175,7 @@ def test_bad_checkpoints_give_one_clear_error(trained: Path, tmp_path: Path) -> 
         load_checkpoint_file(truncated)
     garbage = tmp_path / "garbage.ckpt"
     garbage.write_bytes(b"\x00" * 100)
-    with pytest.raises(CheckpointError, match="garbage.ckpt"):
+    with pytest.raises(CheckpointError, match=r"garbage\.ckpt"):
         load_checkpoint_file(garbage)
     with pytest.raises(CheckpointError, match=r"missing.ckpt does not exist"):
         load_checkpoint_file(tmp_path / "missing.ckpt")
