@@ -21,7 +21,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/aacn models
+	$(BIN)/aacn compare --dataset digits --output runs/demo
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -298,6 +299,9 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path, uninterru
     resumed = _aacn("--output", str(tmp_path), "--resume")
     assert resumed.wait() == 0, resumed.stderr.read()[-2000:]
     _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)
+    with open(tmp_path / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows if r.get("val/top1")] == [0, 1, 2], "metrics.csv keeps the first epoch"
 
 
 @pytest.mark.slow

@@ -20,6 +20,12 @@ def _cmd_models(args: argparse.Namespace) -> int:
         if not names:
             raise ValueError(f"no model name contains {args.filter!r}; `aacn models` lists them all")
     rows = model_rows(names)
+    if args.plot:
+        from pathlib import Path
+
+        from .report.models_plot import plot_models
+
+        plot_models(rows, Path(args.plot))
     if args.json:
         print(json.dumps({"models": [row.as_json() for row in rows]}, indent=2))
     else:
@@ -124,6 +130,86 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import shlex
+    from pathlib import Path
+
+    from .engine.compare import CompareOptions, compare
+
+    flags: list[str] = []
+    for flag, value in (
+        ("--epochs", args.epochs),
+        ("--batch-size", args.batch_size),
+        ("--workers", args.workers),
+        ("--accelerator", args.accelerator),
+        ("--devices", args.devices),
+        ("--precision", args.precision),
+        ("--data-dir", args.data_dir),
+        ("--limit-train-batches", args.limit_train_batches),
+        ("--limit-val-batches", args.limit_val_batches),
+    ):
+        if value is not None:
+            flags += [flag, str(value)]
+    if args.download:
+        flags.append("--download")
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
+    except ValueError:
+        raise ValueError(f"--seeds takes comma-separated ints such as 0,1,2, got {args.seeds!r}") from None
+    options = CompareOptions(
+        dataset=args.dataset,
+        output=Path(args.output),
+        models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
+        seeds=seeds or (0,),
+        recipe=args.recipe,
+        train_flags=tuple(flags),
+        command=" ".join(shlex.quote(a) for a in ["aacn", *sys.argv[1:]])
+        if sys.argv[1:2] == ["compare"]
+        else "aacn compare",
+    )
+    compare(options)
+    return 0
+
+
+def _cmd_attention_maps(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2 import functional as TF
+
+    from .data.transforms import normalization_stats
+    from .engine import load_checkpoint_file, model_from_checkpoint
+    from .report.attention_maps import capture_attention, plot_attention_maps
+
+    model, meta = model_from_checkpoint(args.checkpoint, ema=args.ema)
+    dataset = load_checkpoint_file(args.checkpoint)["aacn"].get("config", {}).get("dataset", "imagenet")
+    size = int(meta["image_size"])
+    try:
+        picture = Image.open(args.image).convert("RGB").resize((size, size), Image.BILINEAR)
+    except (OSError, UnidentifiedImageError) as error:
+        raise ValueError(f"cannot read image {args.image}: {error}") from None
+    display = TF.to_dtype(TF.to_image(picture), scale=True)  # (3, S, S) in [0, 1]
+    mean, std = normalization_stats(dataset)
+    maps = capture_attention(model, TF.normalize(display, list(mean), list(std)).unsqueeze(0), args.layer)
+    queries = []
+    for text in args.queries or [
+        f"{size // 4},{size // 4}",
+        f"{size // 2},{size // 2}",
+        f"{3 * size // 4},{size // 2}",
+    ]:
+        try:
+            y, x = (int(v) for v in text.split(","))
+        except ValueError:
+            raise ValueError(f"--queries takes y,x pixel pairs such as {size // 2},{size // 2}; got {text!r}") from None
+        if not (0 <= y < size and 0 <= x < size):
+            raise ValueError(f"query {text} lies outside the {size}x{size} model input")
+        queries.append((y, x))
+    title = f"{meta['model']} {maps.layer}: attention of each head, {maps.grid[0]}x{maps.grid[1]} grid"
+    plot_attention_maps(maps, display, queries, Path(args.output), title)
+    print(f"wrote {args.output} ({maps.layer}, {maps.weights.shape[0]} heads, {len(queries)} queries)")
+    return 0
+
+
 def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--model", help="model name (aacn models lists them)")
@@ -173,11 +259,39 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list models with params and GFLOPs, paper figures beside ours")
     models.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     models.add_argument("--filter", default=None, help="only models whose name contains this text")
+    models.add_argument("--plot", metavar="PNG", help="also draw params and GFLOPs, plain vs AA, paper marked")
     models.set_defaults(func=_cmd_models)
 
     train = commands.add_parser("train", help="train a model (Lightning; torchrun works unchanged)")
     _add_train_flags(train)
     train.set_defaults(func=_cmd_train)
+
+    comparison = commands.add_parser("compare", help="train models with one recipe and seeds; write a report")
+    comparison.add_argument("--dataset", required=True, help="cifar10, cifar100, imagenet, digits or fake")
+    comparison.add_argument("--models", help="comma-separated; default: the dataset's plain and AA pair")
+    comparison.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
+    comparison.add_argument("--output", required=True)
+    comparison.add_argument("--recipe", help="default: the dataset's recipe")
+    comparison.add_argument("--epochs", type=int)
+    comparison.add_argument("-b", "--batch-size", type=int)
+    comparison.add_argument("-j", "--workers", type=int)
+    comparison.add_argument("--accelerator")
+    comparison.add_argument("--devices")
+    comparison.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
+    comparison.add_argument("--data-dir")
+    comparison.add_argument("--download", action="store_true")
+    comparison.add_argument("--limit-train-batches", type=float)
+    comparison.add_argument("--limit-val-batches", type=float)
+    comparison.set_defaults(func=_cmd_compare)
+
+    maps = commands.add_parser("attention-maps", help="draw each head's attention for chosen query pixels")
+    maps.add_argument("--checkpoint", required=True)
+    maps.add_argument("--image", required=True, help="any image Pillow reads; resized to the model's input size")
+    maps.add_argument("--layer", help="augmented layer name, e.g. layer3.0.conv1 (default: the first)")
+    maps.add_argument("--queries", nargs="+", metavar="Y,X", help="query pixels in the resized image")
+    maps.add_argument("--output", required=True, help="PNG to write")
+    maps.add_argument("--ema", action="store_true", help="use the EMA weights")
+    maps.set_defaults(func=_cmd_attention_maps)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on a dataset's validation split")
     evaluate.add_argument("--checkpoint", required=True)

@@ -52,3 +52,14 @@ def imagenet_transforms(train: bool, size: int = 224) -> v2.Compose:
 
 def plain_transforms(stats: tuple) -> v2.Compose:
     return v2.Compose(_finish(stats))
+
+
+def normalization_stats(dataset: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) per channel that the dataset's transforms normalise with."""
+    return {
+        "cifar10": CIFAR10_STATS,
+        "cifar100": CIFAR100_STATS,
+        "imagenet": IMAGENET_STATS,
+        "digits": DIGITS_STATS,
+        "fake": FAKE_STATS,
+    }[dataset]

@@ -13,7 +13,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ..data import dataset_info
@@ -22,6 +22,7 @@ from ..report.profile import profile
 from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
 from .checkpoint import CheckpointError, SafeCheckpointIO, atomic_write_text, load_checkpoint_file
 from .config import ConfigError, TrainConfig, save_config
+from .csv_log import ResumableCSVLogger
 from .datamodule import ImageDataModule
 from .module import ClassificationModule
 
@@ -65,14 +66,17 @@ def parse_devices(devices: str) -> Any:
         raise ConfigError(f"devices must be 'auto', a count or a list such as 0,1; got {devices!r}") from None
 
 
-def _check_resume(config: TrainConfig, last: Path) -> None:
-    saved = load_checkpoint_file(last).get("aacn", {}).get("config", {})
+def _check_resume(config: TrainConfig, last: Path) -> int:
+    """Refuse to resume a run of other settings; return the checkpoint's global step."""
+    checkpoint = load_checkpoint_file(last)
+    saved = checkpoint.get("aacn", {}).get("config", {})
     for key in ("model", "dataset", "model_args", "batch_size", "seed"):
         if key in saved and saved[key] != getattr(config, key):
             raise ConfigError(
                 f"--resume: {last} was trained with {key}={saved[key]!r} but this run asks for "
                 f"{getattr(config, key)!r}; use the same settings or another --output"
             )
+    return int(checkpoint["global_step"])
 
 
 def build_trainer(config: TrainConfig, output: Path, callbacks: list[L.Callback], loggers: Any) -> L.Trainer:
@@ -105,8 +109,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
     last = output / LAST
     if last.exists() and not resume:
         raise ConfigError(f"{output} already holds a run ({last}); pass --resume to continue it, or another --output")
-    if resume and last.exists():
-        _check_resume(config, last)
+    resume_step = _check_resume(config, last) if resume and last.exists() else None
     started = time.perf_counter()
     L.seed_everything(config.seed, workers=True, verbose=False)
     image_size = image_size_for(config)
@@ -153,7 +156,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         RichProgressBar(),
     ]
     loggers = [
-        CSVLogger(str(output), name="", version=""),
+        ResumableCSVLogger(str(output), resume_step),
         TensorBoardLogger(str(output), name="tensorboard", version=""),
     ]
     trainer = build_trainer(config, output, callbacks, loggers)
@@ -174,6 +177,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
                 128 + int(signals.signal or signal.SIGTERM),
             ) from None
 
+    if "val/top1" not in trainer.callback_metrics:  # resumed from a final checkpoint: nothing ran, validate now
+        trainer.validate(module, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     with torch.device("meta"):
         counted = profile(create_model(config.model, num_classes=num_classes, **config.model_args), image_size)

@@ -1,0 +1,168 @@
+"""The comparison report: per-model means and spreads over seeds, as report.md and results.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..models import PAPER
+
+# settings of the paper: (dataset, model) pairs whose reported figures we print beside ours
+PAPER_SETTINGS = {"imagenet": "ImageNet", "cifar100": "CIFAR-100"}
+
+
+@dataclass
+class ModelSummary:
+    model: str
+    seeds: list[int]
+    top1: float | None  # mean over seeds, a fraction
+    top1_std: float | None  # sample standard deviation; None for one seed
+    top5: float | None
+    top5_std: float | None
+    loss: float | None
+    params: int
+    gflops: float
+    train_images_per_sec: float
+    eval_images_per_sec: float
+    peak_memory_mb: float
+    wall_time_s: float  # mean per run
+    paper_top1: float | None = None  # percent, where the setting is one of the paper's
+    paper_top5: float | None = None
+    paper_params_m: float | None = None
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.fmean(present) if present else None
+
+
+def _std(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.stdev(present) if len(present) > 1 else None
+
+
+def summarize(model: str, dataset: str, runs: list[dict[str, Any]]) -> ModelSummary:
+    """One model's row from its runs' results.json contents (one per seed)."""
+    paper = PAPER.get(model) if dataset in PAPER_SETTINGS and model in PAPER else None
+    if paper is not None and PAPER_SETTINGS[dataset] not in paper.source:
+        paper = None
+    return ModelSummary(
+        model=model,
+        seeds=[int(r["seed"]) for r in runs],
+        top1=_mean([r["top1"] for r in runs]),
+        top1_std=_std([r["top1"] for r in runs]),
+        top5=_mean([r["top5"] for r in runs]),
+        top5_std=_std([r["top5"] for r in runs]),
+        loss=_mean([r["loss"] for r in runs]),
+        params=int(runs[0]["params"]),
+        gflops=float(runs[0]["gflops"]),
+        train_images_per_sec=round(statistics.fmean(r["train_images_per_sec"] for r in runs), 2),
+        eval_images_per_sec=round(statistics.fmean(r["eval_images_per_sec"] for r in runs), 2),
+        peak_memory_mb=max(r["peak_memory_mb"] for r in runs),
+        wall_time_s=round(statistics.fmean(r["wall_time_s"] for r in runs), 2),
+        paper_top1=paper.top1 if paper else None,
+        paper_top5=paper.top5 if paper else None,
+        paper_params_m=paper.params_m if paper else None,
+    )
+
+
+def _pct(mean: float | None, std: float | None) -> str:
+    if mean is None:
+        return "-"
+    return f"{100 * mean:.2f}" + (f" ± {100 * std:.2f}" if std is not None else "")
+
+
+def format_table(rows: list[ModelSummary]) -> str:
+    """The markdown table printed at the end of `aacn compare` and written into report.md."""
+    with_paper = any(r.paper_top1 is not None for r in rows)
+    header = [
+        "model",
+        "top-1 (%)",
+        "top-5 (%)",
+        "params (M)",
+        "GFLOPs",
+        "train img/s",
+        "eval img/s",
+        "peak mem (MB)",
+        "wall time (s)",
+    ]
+    if with_paper:
+        header += ["paper top-1 (%)", "paper top-5 (%)"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
+    ]
+    for r in rows:
+        cells = [
+            r.model,
+            _pct(r.top1, r.top1_std),
+            _pct(r.top5, r.top5_std),
+            f"{r.params / 1e6:.2f}",
+            f"{r.gflops:.3f}",
+            f"{r.train_images_per_sec:.1f}",
+            f"{r.eval_images_per_sec:.1f}",
+            f"{r.peak_memory_mb:.0f}",
+            f"{r.wall_time_s:.1f}",
+        ]
+        if with_paper:
+            cells += [
+                "-" if r.paper_top1 is None else f"{r.paper_top1:.1f}",
+                "-" if r.paper_top5 is None else f"{r.paper_top5:.1f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_results_json(rows: list[ModelSummary], path: Path, context: dict[str, Any]) -> None:
+    from ..engine.checkpoint import atomic_write_text
+
+    payload = {**context, "models": [asdict(r) for r in rows]}
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
+
+
+def write_report(rows: list[ModelSummary], path: Path, context: dict[str, Any]) -> None:
+    """report.md: what was run, on what, the table and the curves."""
+    from ..engine.checkpoint import atomic_write_text
+
+    seeds = ", ".join(str(s) for s in context["seeds"])
+    lines = [
+        f"# {context['dataset']}: {' vs '.join(r.model for r in rows)}",
+        "",
+        f"Command: `{context['command']}`",
+        "",
+        f"Hardware: {context['hardware']}",
+        "",
+        f"Recipe: `{context['recipe']}` ({context['source']}); {context['epochs']} epochs; seeds {seeds}. "
+        "Every model trained with the identical recipe, data order, augmentation and seeds: only the architecture "
+        "differs.",
+        "",
+        format_table(rows),
+        "",
+        "Top-1 and top-5 on the validation split after the last epoch: mean ± sample standard deviation over seeds. "
+        "GFLOPs: 2 x multiply-adds of one image at the training size. Throughput: training images/s over all "
+        "epochs but the first, evaluation images/s over the validation passes. Peak memory: process resident set "
+        "on CPU, max allocated on CUDA. Wall time: one run, data loading and evaluation included.",
+    ]
+    if any(r.paper_top1 is not None for r in rows):
+        lines += ["", "Paper figures: Bello et al. 2019, the same setting at the paper's full training budget."]
+    lines += ["", "![training curves](curves.png)", ""]
+    atomic_write_text(path, "\n".join(lines))
+
+
+def read_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:
+    """Per-epoch training loss and validation top-1 from a run's Lightning metrics.csv."""
+    curves: dict[str, dict[int, float]] = {"train_loss": {}, "val_top1": {}}
+    with open(metrics_csv, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if not row.get("epoch"):
+                continue
+            epoch = int(float(row["epoch"]))
+            if row.get("train/loss_epoch"):
+                curves["train_loss"][epoch] = float(row["train/loss_epoch"])
+            if row.get("val/top1"):
+                curves["val_top1"][epoch] = float(row["val/top1"])
+    return curves

@@ -1,0 +1,163 @@
+"""aacn compare's report and JSON, resume/skip of runs, the figures, and attention maps against q and k."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from aacn import create_model
+from aacn.cli import main
+from aacn.report.attention_maps import capture_attention, head_maps, plot_attention_maps, query_index
+from aacn.report.comparison import format_table, summarize, write_report, write_results_json
+from aacn.report.curves import plot_curves
+from aacn.report.models_table import model_rows
+from reference import reference_attention
+
+
+def _run(seed: int, top1: float, **kw) -> dict:
+    base = dict(seed=seed, top1=top1, top5=min(1.0, top1 + 0.1), loss=1 - top1, params=1_000_000, gflops=0.5,
+                train_images_per_sec=100.0 + seed, eval_images_per_sec=300.0, peak_memory_mb=900.0 + seed,
+                wall_time_s=10.0, epochs=3)  # fmt: skip
+    return {**base, **kw}
+
+
+def assert_png(path: Path, min_width: int = 500, min_height: int = 250) -> None:
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        width, height = image.size
+        assert width >= min_width and height >= min_height, (width, height)
+        assert len(set(image.convert("L").getdata())) > 20, "a figure, not a blank canvas"
+
+
+def test_summary_means_and_sample_std() -> None:
+    row = summarize("aa_resnet50", "imagenet", [_run(0, 0.70), _run(1, 0.72), _run(2, 0.74)])
+    assert row.top1 == pytest.approx(0.72) and row.top1_std == pytest.approx(0.02)
+    assert row.peak_memory_mb == 902.0 and row.train_images_per_sec == pytest.approx(101.0)
+    assert (row.paper_top1, row.paper_top5) == (77.7, 93.8)
+    single = summarize("aa_resnet50", "digits", [_run(0, 0.9)])
+    assert single.top1_std is None and single.paper_top1 is None, "paper figures only for the paper's setting"
+    assert summarize("aa_wrn28_10", "cifar100", [_run(0, 0.8)]).paper_top1 == 81.6
+    assert summarize("aa_wrn28_10", "imagenet", [_run(0, 0.8)]).paper_top1 is None
+
+
+def test_report_numbers_equal_results_json(tmp_path: Path) -> None:
+    rows = [
+        summarize("resnet50", "imagenet", [_run(0, 0.7612), _run(1, 0.7655)]),
+        summarize("aa_resnet50", "imagenet", [_run(0, 0.7731), _run(1, 0.7790)]),
+    ]
+    context = {"dataset": "imagenet", "command": "aacn compare --dataset imagenet", "hardware": "test machine",
+               "recipe": "r", "source": "s", "epochs": 3, "seeds": [0, 1]}  # fmt: skip
+    write_results_json(rows, tmp_path / "results.json", context)
+    write_report(rows, tmp_path / "report.md", context)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    report = (tmp_path / "report.md").read_text()
+    assert "aacn compare --dataset imagenet" in report and "test machine" in report
+    for model in saved["models"]:
+        line = next(l for l in report.splitlines() if l.startswith(f"| {model['model']} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        mean, std = (float(v) for v in re.findall(r"[\d.]+", cells[1]))
+        assert mean == pytest.approx(100 * model["top1"], abs=0.005)
+        assert std == pytest.approx(100 * model["top1_std"], abs=0.005)
+        assert float(cells[3]) == pytest.approx(model["params"] / 1e6, abs=0.005)
+        assert cells[-2:] == [f"{model['paper_top1']:.1f}", f"{model['paper_top5']:.1f}"]
+    assert "paper top-1" in format_table(rows)
+
+
+def test_curves_png(tmp_path: Path) -> None:
+    runs = {
+        "resnet18_cifar": [{"train_loss": {0: 2.0, 1: 1.0, 2: 0.5}, "val_top1": {0: 0.3, 1: 0.6, 2: 0.8}}] * 2,
+        "aa_resnet18_cifar": [{"train_loss": {0: 2.1, 1: 0.9, 2: 0.4}, "val_top1": {0: 0.35, 1: 0.65, 2: 0.85}}],
+    }
+    plot_curves(runs, tmp_path / "curves.png", "test")
+    assert_png(tmp_path / "curves.png")
+
+
+def test_models_plot_png(tmp_path: Path) -> None:
+    assert main(["models", "--filter", "resnet5", "--plot", str(tmp_path / "models.png")]) == 0
+    assert_png(tmp_path / "models.png")
+    from aacn.report.models_plot import plain_aa_pairs
+
+    assert [p.model for p, _ in plain_aa_pairs(model_rows(["resnet50", "aa_resnet50", "wrn28_10"]))] == ["resnet50"]
+
+
+def _pooled_layer_input(layer, x: torch.Tensor) -> torch.Tensor:
+    """What the attention branch attends over: the layer input pooled as the project's policy says."""
+    if layer.stride > 1:
+        x = F.avg_pool2d(x, layer.stride, layer.stride, ceil_mode=True)
+    if layer.attn_downsample:
+        x = F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False)
+    return x
+
+
+@pytest.mark.parametrize("layer_name", ["layer2.0.conv1", "layer3.1.conv1"])
+def test_attention_maps_are_the_weights_of_q_and_k(layer_name: str) -> None:
+    torch.manual_seed(0)
+    model = create_model("aa_resnet18_cifar", num_classes=10).double().eval()
+    layer = dict(model.named_modules())[layer_name]
+    seen = {}
+    layer.register_forward_pre_hook(lambda m, args: seen.setdefault("x", args[0]))
+    image = torch.randn(1, 3, 16, 20, dtype=torch.float64)
+    maps = capture_attention(model, image, layer_name)
+    assert layer.attention is None and not layer.capture_attention, "capture leaves nothing behind"
+    _, expected = reference_attention(layer, _pooled_layer_input(layer, seen["x"]))
+    assert maps.weights.shape == expected[0].shape
+    torch.testing.assert_close(maps.weights, expected[0], rtol=1e-9, atol=1e-12)
+    grid_h, grid_w = maps.grid
+    assert grid_h * grid_w == maps.weights.shape[-1]
+    # the overlay of a query is that query's row of weights, upsampled
+    index = query_index(maps, 15, 19)
+    assert index == grid_h * grid_w - 1
+    overlays = head_maps(maps, 15, 19)
+    assert overlays.shape == (layer.num_heads, 16, 20)
+
+
+def test_attention_maps_errors() -> None:
+    plain = create_model("resnet18_cifar")
+    with pytest.raises(ValueError, match="no attention-augmented layer"):
+        capture_attention(plain, torch.randn(1, 3, 16, 16))
+    model = create_model("aa_resnet18_cifar")
+    with pytest.raises(ValueError, match=r"no augmented layer 'layer9'; choose one of: layer2.0.conv1"):
+        capture_attention(model, torch.randn(1, 3, 16, 16), "layer9")
+
+
+def test_attention_maps_figure(tmp_path: Path) -> None:
+    model = create_model("aa_resnet18_cifar")
+    image = torch.rand(3, 16, 16)
+    maps = capture_attention(model, image.unsqueeze(0), "layer2.0.conv1")
+    plot_attention_maps(maps, image, [(2, 3), (8, 8)], tmp_path / "maps.png", "test")
+    assert_png(tmp_path / "maps.png", min_width=900, min_height=300)
+
+
+@pytest.mark.slow
+def test_compare_skips_finished_and_resumes_interrupted_runs(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "aacn", "compare", "--dataset", "digits", "--models",
+               "resnet18_cifar,aa_resnet18_cifar", "--epochs", "2", "--limit-train-batches", "3",
+               "--limit-val-batches", "2", "--workers", "0", "--output", str(tmp_path)]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr[-3000:]
+    for name in ("report.md", "results.json", "curves.png"):
+        assert (tmp_path / name).is_file()
+    assert_png(tmp_path / "curves.png")
+    assert "| aa_resnet18_cifar |" in first.stdout, "the table is printed at the end"
+    finished = tmp_path / "resnet18_cifar" / "seed0" / "results.json"
+    before = finished.read_text()
+    interrupted = tmp_path / "aa_resnet18_cifar" / "seed0"
+    (interrupted / "results.json").unlink()  # as if killed after its last checkpoint
+    second = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resnet18_cifar seed 0: finished earlier, skipped" in second.stdout
+    assert "aa_resnet18_cifar seed 0: resuming" in second.stdout
+    assert finished.read_text() == before
+    summary = json.loads((tmp_path / "results.json").read_text())
+    assert [m["model"] for m in summary["models"]] == ["resnet18_cifar", "aa_resnet18_cifar"]
+    assert all(m["top1"] is not None and m["params"] > 0 for m in summary["models"])
