@@ -204,7 +204,10 @@ def _cmd_attention_maps(args: argparse.Namespace) -> int:
         if not (0 <= y < size and 0 <= x < size):
             raise ValueError(f"query {text} lies outside the {size}x{size} model input")
         queries.append((y, x))
-    title = f"{meta['model']} {maps.layer}: attention of each head, {maps.grid[0]}x{maps.grid[1]} grid"
+    title = (
+        f"{meta['model']} {maps.layer}: attention of each head over its {maps.grid[0]}x{maps.grid[1]} grid "
+        "(each map scaled to its own maximum)"
+    )
     plot_attention_maps(maps, display, queries, Path(args.output), title)
     print(f"wrote {args.output} ({maps.layer}, {maps.weights.shape[0]} heads, {len(queries)} queries)")
     return 0
