@@ -213,6 +213,59 @@ def _cmd_attention_maps(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import subprocess
+
+    import torch
+
+    from .report import benchmark as bench
+
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
+    selected = [args.layer, bool(args.model), args.scaling]
+    if args.all or not any(selected):
+        args.layer, args.scaling = True, args.all or args.scaling
+        args.model = args.model or (["aa_resnet50", "aa_wrn28_10"] if args.all else None)
+    if args.memory_only:
+        bench.MEASURE_TIME = False
+    elif device.type == "cpu":
+        bench.MEASURE_MEMORY = False  # measured below in a child with a malloc that returns freed memory
+    rows: list = []
+    if args.layer:
+        rows += bench.bench_layer(device, repeats=args.repeats)
+    if args.scaling:
+        rows += bench.bench_grid_scaling(device)
+    for name in args.model or []:
+        augmented = name if name.startswith("aa_") else f"aa_{name}"
+        plain = augmented[3:]
+        size = 32 if ("cifar" in plain or "wrn" in plain) else 224
+        rows += bench.bench_models(
+            plain, augmented, device, batch=args.batch_size, size=size, repeats=max(1, args.repeats // 2)
+        )
+    if device.type == "cpu" and not args.memory_only:
+        argv = [a for a in sys.argv[1:] if a not in ("--json",)]
+        env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+        child = subprocess.run(
+            [sys.executable, "-m", "aacn", *argv, "--memory-only", "--json"], env=env, capture_output=True, text=True
+        )
+        if child.returncode == 0:
+            peaks = {(m["group"], m["case"]): m["peak_mb"] for m in json.loads(child.stdout)["benchmarks"]}
+            for row in rows:
+                row.peak_mb = peaks.get((row.group, row.case))
+        else:
+            print(f"aacn: memory pass failed, peaks left out: {child.stderr.strip()[-500:]}", file=sys.stderr)
+    rows = bench.with_ratios(rows)
+    if args.json:
+        print(json.dumps({"device": str(device), "benchmarks": [r.as_json() for r in rows]}, indent=2))
+    else:
+        from .report.hardware import describe_hardware
+
+        print(bench.format_measurements(rows))
+        print(f"\n{describe_hardware()}; ratios against the first case of each benchmark")
+    return 0
+
+
 def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--model", help="model name (aacn models lists them)")
@@ -295,6 +348,18 @@ def build_parser() -> argparse.ArgumentParser:
     maps.add_argument("--output", required=True, help="PNG to write")
     maps.add_argument("--ema", action="store_true", help="use the EMA weights")
     maps.set_defaults(func=_cmd_attention_maps)
+
+    benchmark = commands.add_parser("bench", help="time and peak memory of the layer and models, side by side")
+    benchmark.add_argument("--layer", action="store_true", help="AugmentedConv2d paths vs the appendix algorithm")
+    benchmark.add_argument("--model", action="append", help="a model and its plain twin, e.g. aa_resnet50 (repeatable)")
+    benchmark.add_argument("--scaling", action="store_true", help="peak memory as the grid grows: 14, 28, 56")
+    benchmark.add_argument("--all", action="store_true", help="layer, scaling, aa_resnet50 and aa_wrn28_10")
+    benchmark.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    benchmark.add_argument("--repeats", type=int, default=5, help="timed runs per case (median reported)")
+    benchmark.add_argument("-b", "--batch-size", type=int, default=8, help="batch of the model train steps")
+    benchmark.add_argument("--json", action="store_true")
+    benchmark.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+    benchmark.set_defaults(func=_cmd_bench)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on a dataset's validation split")
     evaluate.add_argument("--checkpoint", required=True)

@@ -36,3 +36,55 @@ def relative_attention(
     # Softmax in at least float32 whatever the autocast dtype: low-precision exp over HW keys loses too much.
     weights = torch.softmax(logits, dim=-1, dtype=torch.promote_types(logits.dtype, torch.float32)).to(v.dtype)
     return weights @ v, weights
+
+
+ATTENTION_IMPLS = ("auto", "eager", "chunked")
+# Below this many tokens the whole (HW)^2 problem is small: the eager path's fewer, larger kernels win.
+CHUNKED_MIN_TOKENS = 256
+# Target elements of one chunk's (B, Nh, chunk, HW) logits: large enough for efficient matmuls, small enough to
+# stay near the caches and to bound memory.
+CHUNK_ELEMENTS = 1 << 20
+
+
+def _tracing(q: Tensor) -> bool:
+    """Under torch.compile or fx.symbolic_trace (q is then a Proxy): keep to plain tensor ops."""
+    compiling = getattr(torch.compiler, "is_compiling", None)
+    return bool(compiling and compiling()) or isinstance(q, torch.fx.Proxy)
+
+
+def default_chunk(batch: int, heads: int, tokens: int) -> int:
+    """Query rows per chunk so that a chunk's logits hold about CHUNK_ELEMENTS values."""
+    return max(16, min(tokens, CHUNK_ELEMENTS // max(1, batch * heads * tokens)))
+
+
+def attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    height: int,
+    width: int,
+    rel_h: Optional[Tensor] = None,
+    rel_w: Optional[Tensor] = None,
+    *,
+    impl: str = "auto",
+    need_weights: bool = False,
+    chunk: Optional[int] = None,
+) -> tuple[Tensor, Optional[Tensor]]:
+    """Relative attention by the chosen path; returns the output and, with ``need_weights``, the weights.
+
+    ``auto``: the chunked path (bounded memory, recomputing backward) for grids of CHUNKED_MIN_TOKENS tokens or more,
+    the eager path otherwise, and always under torch.compile / fx tracing (which then see plain tensor ops) and when
+    the weights are asked for. All paths compute the same function; the tests hold them equal.
+    """
+    if impl not in ATTENTION_IMPLS:
+        raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {impl!r}")
+    use_eager = need_weights or impl == "eager" or _tracing(q)
+    if not use_eager and impl == "auto":
+        use_eager = height * width < CHUNKED_MIN_TOKENS
+    if use_eager:
+        out, weights = relative_attention(q, k, v, height, width, rel_h, rel_w)
+        return out, (weights if need_weights else None)
+    from .chunked_attention import chunked_relative_attention
+
+    rows = chunk or default_chunk(q.shape[0], q.shape[1], height * width)
+    return chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, rows), None

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention import relative_attention
+from .attention import ATTENTION_IMPLS, attend
 from .relative_position import table_for_length
 
 # fx leaves patch the globals of the module that names them: name the imported one here too.
@@ -79,6 +79,8 @@ class AugmentedConv2d(nn.Module):
         attn_downsample: attend over a 3x3/2 average-pooled grid and upsample the result bilinearly.
         bias: add biases to the convolutions.
         interpolate_rel_pos: on a grid larger than ``max_size``, resample the tables instead of raising.
+        attention_impl: ``"auto"`` (default), ``"eager"`` or ``"chunked"``; see :func:`aacn.nn.attention.attend`.
+        chunk_size: query rows per chunk of the chunked path (None: automatic).
 
     Set ``capture_attention = True`` to keep the softmax weights (B, Nh, hw, hw) of the last forward pass in
     ``attention`` (detached); otherwise nothing is kept.
@@ -99,6 +101,8 @@ class AugmentedConv2d(nn.Module):
         attn_downsample: bool = False,
         bias: bool = False,
         interpolate_rel_pos: bool = False,
+        attention_impl: str = "auto",
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("stride", stride)):
@@ -108,6 +112,10 @@ class AugmentedConv2d(nn.Module):
             raise ValueError(f"kernel_size must be a positive odd int ('same' padding), got {kernel_size!r}")
         if not isinstance(num_heads, int) or num_heads < 1:
             raise ValueError(f"num_heads must be >= 1, got {num_heads!r}")
+        if attention_impl not in ATTENTION_IMPLS:
+            raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {attention_impl!r}")
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ValueError(f"chunk_size must be a positive int or None (automatic), got {chunk_size!r}")
         if dv < 0 or dv > out_channels:
             raise ValueError(f"dv must lie in [0, out_channels={out_channels}], got dv={dv}")
         if dv > 0:
@@ -136,6 +144,8 @@ class AugmentedConv2d(nn.Module):
         self.max_size = _pair(max_size, "max_size") if self.relative else None
         self.attn_downsample = attn_downsample and dv > 0
         self.interpolate_rel_pos = interpolate_rel_pos
+        self.attention_impl = attention_impl
+        self.chunk_size = chunk_size
         self.capture_attention = False
         self.attention: Tensor | None = None
 
@@ -227,8 +237,19 @@ class AugmentedConv2d(nn.Module):
             max_h, max_w = self.max_size  # type: ignore[misc]
             rel_h = table_for_length(self.rel_h, height, max_h, self.interpolate_rel_pos)
             rel_w = table_for_length(self.rel_w, width, max_w, self.interpolate_rel_pos)
-        out, weights = relative_attention(q, k, v, height, width, rel_h, rel_w)
-        if self.capture_attention:
+        out, weights = attend(
+            q,
+            k,
+            v,
+            height,
+            width,
+            rel_h,
+            rel_w,
+            impl=self.attention_impl,
+            need_weights=self.capture_attention,
+            chunk=self.chunk_size,
+        )
+        if weights is not None:
             self.attention = weights.detach()
 
         # (B, Nh, hw, dvh) -> (B, Nh, dvh, hw) -> (B, dv, h, w): the transpose keeps pixels and channels apart

@@ -1,0 +1,226 @@
+"""`aacn bench`: forward+backward time and peak memory, measured side by side in one run.
+
+Time: median of ``repeats`` runs after ``warmup`` runs (CUDA synchronised). Peak memory: on CUDA the peak of
+``torch.cuda.max_memory_allocated`` above what was allocated before the step; on CPU the peak resident set (VmHWM,
+reset through /proc/self/clear_refs) above the resident set before the step. On CPU, `aacn bench` runs with glibc's
+MALLOC_MMAP_THRESHOLD_=65536 (it re-executes itself with it), so that every allocation over 64 KiB is mapped on its
+own and returned on free: the resident set then follows live memory, and a step cannot hide its use in heap memory
+an earlier step freed. Both count what the step itself adds.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..models import create_model
+from ..nn import AugmentedConv2d
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class Measurement:
+    group: str
+    case: str
+    ms: float  # median time of one step
+    peak_mb: float | None  # peak extra memory of one step
+    time_ratio: float | None = None  # against the group's reference case
+    memory_ratio: float | None = None
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"{field}:\s+(\d+) kB", text)
+    return int(match.group(1)) if match else None
+
+
+def _peak_mb(step: Callable[[], None], device: torch.device) -> float | None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        base = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        step()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident set (Linux >= 4.0)
+    except OSError:
+        return None
+    base = _status_kb("VmRSS")
+    step()
+    peak = _status_kb("VmHWM")
+    return None if base is None or peak is None else (peak - base) / 1024
+
+
+# What this process measures: `aacn bench` times in one process and measures CPU memory in a child (see above).
+MEASURE_TIME = True
+MEASURE_MEMORY = True
+
+
+def measure(
+    group: str, case: str, step: Callable[[], None], device: torch.device, warmup: int = 1, repeats: int = 5
+) -> Measurement:
+    for _ in range(warmup):
+        step()
+    if not MEASURE_TIME:
+        return Measurement(group, case, float("nan"), _peak_mb(step, device))
+    times: list[float] = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    peak = _peak_mb(step, device) if MEASURE_MEMORY else None
+    return Measurement(group, case, 1000 * statistics.median(times), peak)
+
+
+def with_ratios(rows: list[Measurement], reference: str | None = None) -> list[Measurement]:
+    """Ratios against the reference case of each group (the group's first case when ``reference`` is None)."""
+    if reference is None:
+        groups: dict[str, list[Measurement]] = {}
+        for row in rows:
+            groups.setdefault(row.group, []).append(row)
+        for members in groups.values():
+            with_ratios(members, members[0].case)
+        return rows
+    base = next(r for r in rows if r.case == reference)
+    for row in rows:
+        row.time_ratio = row.ms / base.ms
+        if row.peak_mb is not None and base.peak_mb:
+            row.memory_ratio = row.peak_mb / base.peak_mb
+    return rows
+
+
+def _appendix_forward() -> Callable | None:
+    """The appendix-algorithm baseline of benchmarks/, when this is a source checkout."""
+    if str(REPO) not in sys.path and (REPO / "benchmarks" / "appendix_baseline.py").is_file():
+        sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks.appendix_baseline import appendix_forward
+    except ImportError:
+        return None
+    return appendix_forward
+
+
+def _train_step(
+    module: Callable[[torch.Tensor], torch.Tensor], params: list[nn.Parameter], x: torch.Tensor
+) -> Callable[[], None]:
+    grad = torch.randn_like(module(x).detach())
+
+    def step() -> None:
+        for p in params:
+            p.grad = None
+        (module(x) * grad).sum().backward()
+
+    return step
+
+
+def bench_layer(
+    device: torch.device, batch: int = 16, channels: int = 128, size: int = 28, dk: int = 160, dv: int = 8,
+    heads: int = 8, repeats: int = 5,
+) -> list[Measurement]:  # fmt: skip
+    """AugmentedConv2d forward+backward: each attention path and the appendix-algorithm baseline."""
+    group = f"layer B={batch} {channels}->{channels} {size}x{size} dk={dk} dv={dv} Nh={heads}"
+    torch.manual_seed(0)
+    x = torch.randn(batch, channels, size, size, device=device, requires_grad=True)
+    rows = []
+    cases: list[tuple[str, str | None]] = [
+        ("appendix baseline", None),
+        ("aacn eager", "eager"),
+        ("aacn chunked", "chunked"),
+    ]
+    appendix = _appendix_forward()
+    for name, impl in cases:
+        layer = AugmentedConv2d(channels, channels, 3, dk=dk, dv=dv, num_heads=heads, max_size=size).to(device)
+        if impl is None:
+            if appendix is None:
+                continue
+            forward: Callable = lambda inp, layer=layer: appendix(layer, inp)  # noqa: E731
+        else:
+            layer.attention_impl = impl
+            forward = layer
+        rows.append(measure(group, name, _train_step(forward, [*layer.parameters()], x), device, repeats=repeats))
+    return with_ratios(rows, "appendix baseline" if appendix else "aacn eager")
+
+
+def bench_grid_scaling(
+    device: torch.device, sizes: tuple[int, ...] = (14, 28, 56), batch: int = 2, repeats: int = 3
+) -> list[Measurement]:
+    """Peak memory and time of one forward+backward as the grid grows (AA-ResNet-50 stage-2 layer, batch 2)."""
+    rows: list[Measurement] = []
+    appendix = _appendix_forward()
+    for size in sizes:
+        group = f"grid {size}x{size} (HW={size * size}) B={batch}"
+        x = torch.randn(batch, 128, size, size, device=device, requires_grad=True)
+        group_rows = []
+        for name, impl in (("appendix baseline", None), ("aacn eager", "eager"), ("aacn chunked", "chunked")):
+            layer = AugmentedConv2d(128, 128, dk=160, dv=8, num_heads=8, max_size=size).to(device)
+            if impl is None:
+                if appendix is None:
+                    continue
+                forward: Callable = lambda inp, layer=layer: appendix(layer, inp)  # noqa: E731
+            else:
+                layer.attention_impl = impl
+                forward = layer
+            group_rows.append(
+                measure(group, name, _train_step(forward, [*layer.parameters()], x), device, repeats=repeats)
+            )
+        rows += with_ratios(group_rows, "appendix baseline" if appendix else "aacn eager")
+    return rows
+
+
+def bench_models(
+    plain: str, augmented: str, device: torch.device, batch: int, size: int, repeats: int = 3
+) -> list[Measurement]:
+    """One SGD training step (forward, backward, update) of a plain model and its AA twin."""
+    group = f"train step {plain} vs {augmented}, batch {batch}, {size}x{size}"
+    rows = []
+    for name in (plain, augmented):
+        torch.manual_seed(0)
+        model = create_model(name).to(device).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x = torch.randn(batch, 3, size, size, device=device)
+        y = torch.randint(0, 10, (batch,), device=device)
+
+        def step(model: nn.Module = model, optimizer: torch.optim.Optimizer = optimizer) -> None:
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+        rows.append(measure(group, name, step, device, repeats=repeats))
+        del model, optimizer
+    return with_ratios(rows, plain)
+
+
+def format_measurements(rows: list[Measurement]) -> str:
+    lines = [
+        "| benchmark | case | time (ms) | time ratio | peak memory (MB) | memory ratio |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.group} | {r.case} | {r.ms:.1f} | {'-' if r.time_ratio is None else f'{r.time_ratio:.2f}x'} | "
+            f"{'-' if r.peak_mb is None else f'{r.peak_mb:.0f}'} | "
+            f"{'-' if r.memory_ratio is None else f'{r.memory_ratio:.2f}x'} |"
+        )
+    return "\n".join(lines)

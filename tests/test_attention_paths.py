@@ -1,0 +1,137 @@
+"""Every attention path computes the same function: chunked vs eager vs brute force, values and all gradients."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from reference import reference_augmented_conv
+
+from aacn import AugmentedConv2d, create_model
+from aacn.nn.attention import CHUNKED_MIN_TOKENS, attend, default_chunk, relative_attention
+from aacn.nn.chunked_attention import chunked_relative_attention
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.appendix_baseline import appendix_forward  # noqa: E402
+
+
+def _inputs(batch=2, heads=3, height=4, width=5, dk=6, dv=2, relative=True):
+    torch.manual_seed(0)
+    tokens = height * width
+    make = lambda *shape: torch.randn(*shape, dtype=torch.float64, requires_grad=True)  # noqa: E731
+    q, k, v = make(batch, heads, tokens, dk), make(batch, heads, tokens, dk), make(batch, heads, tokens, dv)
+    tables = (make(2 * height - 1, dk), make(2 * width - 1, dk)) if relative else (None, None)
+    return q, k, v, tables
+
+
+@pytest.mark.parametrize("relative", [True, False])
+@pytest.mark.parametrize(("height", "width", "chunk"), [(4, 5, 7), (4, 5, 20), (1, 9, 4), (6, 1, 1), (5, 5, 64)])
+def test_chunked_equals_eager_with_gradients(relative: bool, height: int, width: int, chunk: int) -> None:
+    q, k, v, (rel_h, rel_w) = _inputs(height=height, width=width, relative=relative)
+    inputs = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
+    expected, _ = relative_attention(q, k, v, height, width, rel_h, rel_w)
+    got = chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, chunk)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    upstream = torch.randn_like(expected)
+    for a, b in zip(
+        torch.autograd.grad(got, inputs, upstream), torch.autograd.grad(expected, inputs, upstream), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_chunked_gradcheck() -> None:
+    q, k, v, (rel_h, rel_w) = _inputs(height=3, width=4)
+    assert torch.autograd.gradcheck(
+        lambda *t: chunked_relative_attention(t[0], t[1], t[2], 3, 4, t[3], t[4], 5), (q, k, v, rel_h, rel_w)
+    )
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_layer_paths_match_the_brute_force_reference(stride: int) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 9, 7, dtype=torch.float64, requires_grad=True)
+    outputs, grads = [], []
+    for impl in ("eager", "chunked"):
+        torch.manual_seed(1)
+        layer = AugmentedConv2d(6, 12, stride=stride, dk=8, dv=8, num_heads=2, max_size=(9, 7), attention_impl=impl)
+        layer = layer.double()
+        out = layer(x)
+        torch.testing.assert_close(out, reference_augmented_conv(layer, x), rtol=1e-10, atol=1e-10)
+        out.square().sum().backward()
+        outputs.append(out.detach())
+        grads.append([p.grad.clone() for p in layer.parameters()] + [x.grad.clone()])
+        x.grad = None
+    for a, b in zip(grads[0], grads[1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_appendix_baseline_computes_the_same_function() -> None:
+    """The benchmark's baseline is a faithful port: same outputs on the same weights."""
+    torch.manual_seed(0)
+    layer = AugmentedConv2d(6, 12, dk=8, dv=4, num_heads=2, max_size=(7, 8)).double()
+    x = torch.randn(2, 6, 5, 6, dtype=torch.float64)
+    torch.testing.assert_close(appendix_forward(layer, x), layer(x), rtol=1e-10, atol=1e-12)
+
+
+def test_auto_dispatch() -> None:
+    q, k, v, (rel_h, rel_w) = _inputs(height=4, width=5)
+    _, weights = attend(q, k, v, 4, 5, rel_h, rel_w, need_weights=True, impl="chunked")
+    assert weights is not None, "asking for the weights forces the eager path"
+    out, weights = attend(q, k, v, 4, 5, rel_h, rel_w, impl="chunked")
+    assert weights is None and out.grad_fn.name().startswith("ChunkedRelativeAttention")
+    out, _ = attend(q, k, v, 4, 5, rel_h, rel_w)  # 20 tokens: small, eager
+    assert "Chunked" not in out.grad_fn.name()
+    size = int(CHUNKED_MIN_TOKENS**0.5) + 1
+    q, k, v, (rel_h, rel_w) = _inputs(batch=1, heads=1, height=size, width=size, dk=2, dv=1)
+    out, _ = attend(q, k, v, size, size, rel_h, rel_w)
+    assert out.grad_fn.name().startswith("ChunkedRelativeAttention")
+    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, got 'flash'"):
+        attend(q, k, v, size, size, impl="flash")
+    assert default_chunk(16, 8, 784) == 16 and default_chunk(1, 1, 100) == 100
+
+
+def test_chunked_under_autocast_and_no_grad() -> None:
+    layer = AugmentedConv2d(8, 16, dk=16, dv=8, num_heads=2, max_size=20, attention_impl="chunked")
+    x = torch.randn(2, 8, 17, 19)
+    expected = layer(x)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), expected)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    assert y.dtype == torch.bfloat16
+    torch.testing.assert_close(y.float(), expected, rtol=0.05, atol=0.05)
+    y.float().sum().backward()
+    assert torch.isfinite(layer.rel_h.grad).all()
+
+
+def test_model_trains_the_same_on_both_paths() -> None:
+    x = torch.randn(2, 3, 32, 32)
+    grads = []
+    for impl in ("eager", "chunked"):
+        torch.manual_seed(0)
+        model = create_model("aa_resnet18_cifar").double()
+        for module in model.modules():
+            if isinstance(module, AugmentedConv2d):
+                module.attention_impl = impl
+        model(x.double()).sum().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-8, atol=1e-10)
+
+
+def test_bad_attention_options() -> None:
+    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, got 'fast'"):
+        AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, attention_impl="fast")
+    with pytest.raises(ValueError, match=r"chunk_size must be a positive int or None"):
+        AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, chunk_size=0)
+
+
+def test_benchmark_harness_measures_every_case() -> None:
+    from aacn.report.benchmark import bench_layer, format_measurements
+
+    rows = bench_layer(torch.device("cpu"), batch=2, channels=16, size=8, dk=16, dv=8, heads=2, repeats=1)
+    assert [r.case for r in rows] == ["appendix baseline", "aacn eager", "aacn chunked"]
+    assert rows[0].time_ratio == 1.0 and all(r.ms > 0 and r.time_ratio is not None for r in rows)
+    assert all(r.peak_mb is not None for r in rows)
+    assert "| appendix baseline |" in format_measurements(rows)
