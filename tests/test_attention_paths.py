@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from reference import reference_augmented_conv
 
 from aacn import AugmentedConv2d, create_model
 from aacn.nn.attention import CHUNKED_MIN_TOKENS, attend, default_chunk, relative_attention
 from aacn.nn.chunked_attention import chunked_relative_attention
+from reference import reference_augmented_conv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.appendix_baseline import appendix_forward  # noqa: E402
+from benchmarks.appendix_baseline import appendix_forward
 
 
 def _inputs(batch=2, heads=3, height=4, width=5, dk=6, dv=2, relative=True):

@@ -26,13 +26,19 @@ def relative_attention(
     v: (B, Nh, HW, dvh); rel_h: (2H - 1, dkh) and rel_w: (2W - 1, dkh) cut to this grid, or None for content-only.
     Returns out (B, Nh, HW, dvh) and weights (B, Nh, HW, HW), rows summing to one.
     """
-    logits = q @ k.transpose(-1, -2)  # (B, Nh, HW, HW)
+    batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
     if rel_h is not None and rel_w is not None:
-        batch, heads = q.shape[0], q.shape[1]
         s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h, rel_w)
-        # Broadcast the 1-D terms onto the (H, W, H, W) view of the logits in place: no (HW)^2 copy of them exists.
-        grid_logits = logits.view(batch, heads, height, width, height, width)
-        grid_logits.add_(s_h.unsqueeze(-1)).add_(s_w.unsqueeze(-2))
+        # (B, Nh, H, W, H, W) relative bias from the two 1-D terms by broadcasting, then fused into the q k^T
+        # product. Out of place on purpose: in-place adds on a view of the logits make autograd copy the whole
+        # (HW)^2 gradient once per add in backward.
+        bias = (s_h.unsqueeze(-1) + s_w.unsqueeze(-2)).reshape(batch * heads, tokens, tokens)
+        logits = torch.baddbmm(
+            bias, q.reshape(batch * heads, tokens, -1), k.reshape(batch * heads, tokens, -1).transpose(-1, -2)
+        )
+        logits = logits.view(batch, heads, tokens, tokens)
+    else:
+        logits = q @ k.transpose(-1, -2)  # (B, Nh, HW, HW)
     # Softmax in at least float32 whatever the autocast dtype: low-precision exp over HW keys loses too much.
     weights = torch.softmax(logits, dim=-1, dtype=torch.promote_types(logits.dtype, torch.float32)).to(v.dtype)
     return weights @ v, weights

@@ -189,27 +189,53 @@ def bench_grid_scaling(
     return rows
 
 
+def _interleaved(
+    group: str, steps: dict[str, Callable[[], None]], device: torch.device, repeats: int
+) -> list[Measurement]:
+    """Time several cases in turns (A, B, A, B, ...) so that drift of a shared machine hits them alike."""
+    for step in steps.values():
+        step()  # warm-up
+    times: dict[str, list[float]] = {case: [] for case in steps}
+    for _ in range(repeats if MEASURE_TIME else 0):
+        for case, step in steps.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            times[case].append(time.perf_counter() - start)
+    return [
+        Measurement(
+            group,
+            case,
+            1000 * statistics.median(times[case]) if times[case] else float("nan"),
+            _peak_mb(step, device) if MEASURE_MEMORY else None,
+        )
+        for case, step in steps.items()
+    ]
+
+
 def bench_models(
     plain: str, augmented: str, device: torch.device, batch: int, size: int, repeats: int = 3
 ) -> list[Measurement]:
-    """One SGD training step (forward, backward, update) of a plain model and its AA twin."""
+    """One SGD training step (forward, backward, update) of a plain model and its AA twin, timed in turns."""
     group = f"train step {plain} vs {augmented}, batch {batch}, {size}x{size}"
-    rows = []
+    x = torch.randn(batch, 3, size, size, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    steps: dict[str, Callable[[], None]] = {}
     for name in (plain, augmented):
         torch.manual_seed(0)
         model = create_model(name).to(device).train()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        x = torch.randn(batch, 3, size, size, device=device)
-        y = torch.randint(0, 10, (batch,), device=device)
 
         def step(model: nn.Module = model, optimizer: torch.optim.Optimizer = optimizer) -> None:
             optimizer.zero_grad(set_to_none=True)
             torch.nn.functional.cross_entropy(model(x), y).backward()
             optimizer.step()
 
-        rows.append(measure(group, name, step, device, repeats=repeats))
-        del model, optimizer
-    return with_ratios(rows, plain)
+        steps[name] = step
+    return with_ratios(_interleaved(group, steps, device, repeats), plain)
 
 
 def format_measurements(rows: list[Measurement]) -> str:
