@@ -87,7 +87,7 @@ def test_auto_dispatch() -> None:
     q, k, v, (rel_h, rel_w) = _inputs(batch=1, heads=1, height=size, width=size, dk=2, dv=1)
     out, _ = attend(q, k, v, size, size, rel_h, rel_w)
     assert out.grad_fn.name().startswith("ChunkedRelativeAttention")
-    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, got 'flash'"):
+    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, got .flash."):
         attend(q, k, v, size, size, impl="flash")
     assert default_chunk(16, 8, 784) == 16 and default_chunk(1, 1, 100) == 100
 
@@ -121,7 +121,7 @@ def test_model_trains_the_same_on_both_paths() -> None:
 
 
 def test_bad_attention_options() -> None:
-    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, got 'fast'"):
+    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, got .fast."):
         AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, attention_impl="fast")
     with pytest.raises(ValueError, match=r"chunk_size must be a positive int or None"):
         AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, chunk_size=0)
@@ -135,3 +135,20 @@ def test_benchmark_harness_measures_every_case() -> None:
     assert rows[0].time_ratio == 1.0 and all(r.ms > 0 and r.time_ratio is not None for r in rows)
     assert all(r.peak_mb is not None for r in rows)
     assert "| appendix baseline |" in format_measurements(rows)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not __import__("aacn.nn.flex_attention", fromlist=["x"]).flex_available(), reason="no FlexAttention in this torch"
+)
+def test_flex_path_forward_equals_eager_on_cpu() -> None:
+    """PyTorch runs FlexAttention forward-only on CPU: check the score_mod there; training needs CUDA."""
+    torch.manual_seed(0)
+    layer = AugmentedConv2d(8, 16, dk=16, dv=8, num_heads=2, max_size=(6, 7))
+    x = torch.randn(2, 8, 6, 7)
+    with torch.no_grad():
+        expected = layer(x)
+        layer.attention_impl = "flex"
+        torch.testing.assert_close(layer(x), expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="forward-only on CPU"):
+        layer(x)

@@ -44,7 +44,7 @@ def relative_attention(
     return weights @ v, weights
 
 
-ATTENTION_IMPLS = ("auto", "eager", "chunked")
+ATTENTION_IMPLS = ("auto", "eager", "chunked", "flex")
 # Below this many tokens the whole (HW)^2 problem is small: the eager path's fewer, larger kernels win.
 CHUNKED_MIN_TOKENS = 256
 # Target elements of one chunk's (B, Nh, chunk, HW) logits: large enough for efficient matmuls, small enough to
@@ -69,15 +69,16 @@ def attend(
     v: Tensor,
     height: int,
     width: int,
-    rel_h: Optional[Tensor] = None,
-    rel_w: Optional[Tensor] = None,
+    rel_h: Tensor | None = None,
+    rel_w: Tensor | None = None,
     *,
     impl: str = "auto",
     need_weights: bool = False,
-    chunk: Optional[int] = None,
-) -> tuple[Tensor, Optional[Tensor]]:
+    chunk: int | None = None,
+) -> tuple[Tensor, Tensor | None]:
     """Relative attention by the chosen path; returns the output and, with ``need_weights``, the weights.
 
+    ``flex``: FlexAttention with a relative ``score_mod`` (opt-in; CUDA, or CPU inference).
     ``auto``: the chunked path (bounded memory, recomputing backward) for grids of CHUNKED_MIN_TOKENS tokens or more,
     the eager path otherwise, and always under torch.compile / fx tracing (which then see plain tensor ops) and when
     the weights are asked for. All paths compute the same function; the tests hold them equal.
@@ -90,6 +91,10 @@ def attend(
     if use_eager:
         out, weights = relative_attention(q, k, v, height, width, rel_h, rel_w)
         return out, (weights if need_weights else None)
+    if impl == "flex":
+        from .flex_attention import flex_relative_attention
+
+        return flex_relative_attention(q, k, v, height, width, rel_h, rel_w), None
     from .chunked_attention import chunked_relative_attention
 
     rows = chunk or default_chunk(q.shape[0], q.shape[1], height * width)
