@@ -69,3 +69,13 @@ def conv3x3(
 def strided(grid: tuple[int, int], stride: int) -> tuple[int, int]:
     """Output size of a 'same'-padded odd-kernel convolution or pooling of ``stride``."""
     return math.ceil(grid[0] / stride), math.ceil(grid[1] / stride)
+
+
+def init_conv_bn(model: nn.Module) -> None:
+    """torchvision's ResNet initialisation: Kaiming-normal (fan-out) convolutions, BN weight 1 and bias 0."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

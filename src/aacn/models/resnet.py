@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .augment import AugmentConfig, conv3x3, strided
+from .augment import AugmentConfig, conv3x3, init_conv_bn, strided
 
 
 class BasicBlock(nn.Module):
@@ -160,12 +160,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers), grid
 
     def _init_weights(self, zero_init_residual: bool) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_conv_bn(self)
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, Bottleneck):

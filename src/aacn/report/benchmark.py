@@ -135,23 +135,21 @@ def _train_step(
     return step
 
 
-def bench_layer(
-    device: torch.device, batch: int = 16, channels: int = 128, size: int = 28, dk: int = 160, dv: int = 8,
-    heads: int = 8, repeats: int = 5,
-) -> list[Measurement]:  # fmt: skip
-    """AugmentedConv2d forward+backward: each attention path and the appendix-algorithm baseline."""
-    group = f"layer B={batch} {channels}->{channels} {size}x{size} dk={dk} dv={dv} Nh={heads}"
-    torch.manual_seed(0)
-    x = torch.randn(batch, channels, size, size, device=device, requires_grad=True)
-    rows = []
-    cases: list[tuple[str, str | None]] = [
-        ("appendix baseline", None),
-        ("aacn eager", "eager"),
-        ("aacn chunked", "chunked"),
-    ]
+LAYER_CASES: tuple[tuple[str, str | None], ...] = (
+    ("appendix baseline", None),  # None: benchmarks/appendix_baseline.py on the same parameters
+    ("aacn eager", "eager"),
+    ("aacn chunked", "chunked"),
+)
+
+
+def _layer_group(
+    group: str, x: torch.Tensor, device: torch.device, repeats: int, channels: int, **layer_kwargs: object
+) -> list[Measurement]:
+    """Forward+backward of one AugmentedConv2d configuration through every path, the baseline first."""
     appendix = _appendix_forward()
-    for name, impl in cases:
-        layer = AugmentedConv2d(channels, channels, 3, dk=dk, dv=dv, num_heads=heads, max_size=size).to(device)
+    rows = []
+    for name, impl in LAYER_CASES:
+        layer = AugmentedConv2d(channels, channels, 3, **layer_kwargs).to(device)  # type: ignore[arg-type]
         if impl is None:
             if appendix is None:
                 continue
@@ -163,29 +161,26 @@ def bench_layer(
     return with_ratios(rows, "appendix baseline" if appendix else "aacn eager")
 
 
+def bench_layer(
+    device: torch.device, batch: int = 16, channels: int = 128, size: int = 28, dk: int = 160, dv: int = 8,
+    heads: int = 8, repeats: int = 5,
+) -> list[Measurement]:  # fmt: skip
+    """AugmentedConv2d forward+backward: each attention path and the appendix-algorithm baseline."""
+    group = f"layer B={batch} {channels}->{channels} {size}x{size} dk={dk} dv={dv} Nh={heads}"
+    torch.manual_seed(0)
+    x = torch.randn(batch, channels, size, size, device=device, requires_grad=True)
+    return _layer_group(group, x, device, repeats, channels, dk=dk, dv=dv, num_heads=heads, max_size=size)
+
+
 def bench_grid_scaling(
     device: torch.device, sizes: tuple[int, ...] = (14, 28, 56), batch: int = 2, repeats: int = 3
 ) -> list[Measurement]:
     """Peak memory and time of one forward+backward as the grid grows (AA-ResNet-50 stage-2 layer, batch 2)."""
     rows: list[Measurement] = []
-    appendix = _appendix_forward()
     for size in sizes:
         group = f"grid {size}x{size} (HW={size * size}) B={batch}"
         x = torch.randn(batch, 128, size, size, device=device, requires_grad=True)
-        group_rows = []
-        for name, impl in (("appendix baseline", None), ("aacn eager", "eager"), ("aacn chunked", "chunked")):
-            layer = AugmentedConv2d(128, 128, dk=160, dv=8, num_heads=8, max_size=size).to(device)
-            if impl is None:
-                if appendix is None:
-                    continue
-                forward: Callable = lambda inp, layer=layer: appendix(layer, inp)  # noqa: E731
-            else:
-                layer.attention_impl = impl
-                forward = layer
-            group_rows.append(
-                measure(group, name, _train_step(forward, [*layer.parameters()], x), device, repeats=repeats)
-            )
-        rows += with_ratios(group_rows, "appendix baseline" if appendix else "aacn eager")
+        rows += _layer_group(group, x, device, repeats, 128, dk=160, dv=8, num_heads=8, max_size=size)
     return rows
 
 
