@@ -85,3 +85,15 @@ def test_cli_user_error_is_one_line_and_nonzero() -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == "aacn: error: no model name contains 'nope'; `aacn models` lists them all"
     assert "Traceback" not in result.stderr
+
+
+def test_profile_counts_the_operator_whatever_path_runs() -> None:
+    """A chunked layer is counted as the eager operator (on the meta device too), and keeps its path setting."""
+    with torch.device("meta"):
+        model = create_model("aa_resnet18_cifar", attn_downsample_stages=())
+    eager = profile(model, 32)
+    layers = [m for m in model.modules() if isinstance(m, AugmentedConv2d)]
+    for layer in layers:
+        layer.attention_impl = "chunked"
+    assert profile(model, 32) == eager
+    assert all(layer.attention_impl == "chunked" for layer in layers)

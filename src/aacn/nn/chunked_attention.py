@@ -15,6 +15,7 @@ over key rows. q arrives scaled by dkh ** -0.5.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -44,6 +45,13 @@ def _chunk_logits(q_chunk: Tensor, k: Tensor, tables: tuple[Tensor, Tensor, Tens
     return logits
 
 
+def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """Autocast off inside the function (it picks its own precision); meta and other devices have none."""
+    if torch.amp.is_autocast_available(device.type):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()
+
+
 def _chunks(height: int, width: int, chunk: int, device: torch.device):  # type: ignore[no-untyped-def]
     """(start, stop, index_h, index_w) of each chunk of query rows."""
     rows = torch.arange(height * width, device=device)
@@ -68,7 +76,7 @@ class ChunkedRelativeAttention(torch.autograd.Function):
         dtype = q.dtype
         work = torch.promote_types(dtype, torch.float32)
         relative = rel_h is not None and rel_w is not None
-        with torch.autocast(q.device.type, enabled=False):
+        with _no_autocast(q.device):
             q, k, v = q.to(work), k.to(work), v.to(work)
             table_h = rel_h.to(work) if relative else None
             table_w = rel_w.to(work) if relative else None
@@ -91,7 +99,7 @@ class ChunkedRelativeAttention(torch.autograd.Function):
         q, k, v, table_h, table_w, out, lse = ctx.saved_tensors
         height, width, chunk, dtype, table_dtype = ctx.meta
         relative = table_h is not None and table_w is not None
-        with torch.autocast(q.device.type, enabled=False):
+        with _no_autocast(q.device):
             grad_out = grad_out.to(q.dtype)
             delta = (grad_out * out).sum(-1)  # (B, Nh, HW)
             grad_q = torch.empty_like(q)

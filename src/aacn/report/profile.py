@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..nn import AugmentedConv2d
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -30,8 +32,10 @@ def profile(model: nn.Module, input_size: int | tuple[int, int] | tuple[int, int
 
     FLOPs are 2 x multiply-adds of every convolution and matrix product (the attention's q k^T, relative logits and
     weights @ v included), as counted by ``torch.utils.flop_counter.FlopCounterMode``; element-wise work, softmax
-    and pooling are not counted (as in the paper's tables). The input lives on the model's device, so a model built
-    under ``torch.device("meta")`` is counted without allocating or computing anything.
+    and pooling are not counted (as in the paper's tables). Augmented layers are counted on their eager path, the
+    operator as written (q k^T, the O(HW (H + W)) relative logits, weights @ v), whichever path they run. The input
+    lives on the model's device, so a model built under ``torch.device("meta")`` is counted without allocating or
+    computing anything.
     """
     if isinstance(input_size, int):
         shape = (3, input_size, input_size)
@@ -46,10 +50,16 @@ def profile(model: nn.Module, input_size: int | tuple[int, int] | tuple[int, int
     dtype = parameter.dtype if parameter is not None else torch.float32
     x = torch.zeros(1, *shape, device=device, dtype=dtype)
     was_training = model.training
+    layers = [m for m in model.modules() if isinstance(m, AugmentedConv2d)]
+    impls = [m.attention_impl for m in layers]
     model.eval()
     try:
+        for layer in layers:  # count the operator's own formulation, whichever path the model runs
+            layer.attention_impl = "eager"
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(x)
     finally:
         model.train(was_training)
+        for layer, impl in zip(layers, impls, strict=True):
+            layer.attention_impl = impl
     return Profile(params=sum(p.numel() for p in model.parameters()), flops=counter.get_total_flops())
