@@ -152,3 +152,17 @@ def test_flex_path_forward_equals_eager_on_cpu() -> None:
         torch.testing.assert_close(layer(x), expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(RuntimeError, match="forward-only on CPU"):
         layer(x)
+
+
+@pytest.mark.slow
+def test_bench_command_times_here_and_measures_memory_in_a_child(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from aacn.cli import main
+
+    argv = ["bench", "--model", "aa_resnet18_cifar", "--repeats", "2", "--batch-size", "2", "--json"]
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)["benchmarks"]
+    assert [r["case"] for r in rows] == ["resnet18_cifar", "aa_resnet18_cifar"]
+    assert all(r["ms"] > 0 and r["peak_mb"] is not None and r["peak_mb"] > 0 for r in rows)
+    assert rows[0]["time_ratio"] == 1.0 and rows[1]["memory_ratio"] is not None

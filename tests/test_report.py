@@ -161,3 +161,19 @@ def test_compare_skips_finished_and_resumes_interrupted_runs(tmp_path: Path) -> 
     summary = json.loads((tmp_path / "results.json").read_text())
     assert [m["model"] for m in summary["models"]] == ["resnet18_cifar", "aa_resnet18_cifar"]
     assert all(m["top1"] is not None and m["params"] > 0 for m in summary["models"])
+
+
+def test_attention_maps_command_on_a_trained_checkpoint(tmp_path: Path) -> None:
+    from aacn.engine import resolve_config, train
+
+    output = tmp_path / "run"
+    config = resolve_config("digits", model="aa_resnet18_cifar", output=str(output), epochs=1, batch_size=32,
+                            limit_train_batches=2, limit_val_batches=1, num_workers=0, accelerator="cpu")  # fmt: skip
+    train(config)
+    Image.fromarray((torch.rand(20, 24, 3) * 255).byte().numpy()).save(tmp_path / "digit.png")
+    figure = tmp_path / "maps.png"
+    argv = ["attention-maps", "--checkpoint", str(output / "last.ckpt"), "--image", str(tmp_path / "digit.png")]
+    assert main([*argv, "--layer", "layer3.0.conv1", "--queries", "2,3", "8,8", "--output", str(figure)]) == 0
+    assert_png(figure, min_width=900, min_height=200)
+    assert main([*argv, "--queries", "16,0", "--output", str(figure)]) == 2, "outside the 16x16 input"
+    assert main([*argv, "--image", str(tmp_path / "missing.png"), "--output", str(figure)]) == 2

@@ -172,96 +172,32 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_attention_maps(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .report.attention_maps import attention_figure
 
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms.v2 import functional as TF
-
-    from .data.transforms import normalization_stats
-    from .engine import load_checkpoint_file, model_from_checkpoint
-    from .report.attention_maps import capture_attention, plot_attention_maps
-
-    model, meta = model_from_checkpoint(args.checkpoint, ema=args.ema)
-    dataset = load_checkpoint_file(args.checkpoint)["aacn"].get("config", {}).get("dataset", "imagenet")
-    size = int(meta["image_size"])
-    try:
-        picture = Image.open(args.image).convert("RGB").resize((size, size), Image.BILINEAR)
-    except (OSError, UnidentifiedImageError) as error:
-        raise ValueError(f"cannot read image {args.image}: {error}") from None
-    display = TF.to_dtype(TF.to_image(picture), scale=True)  # (3, S, S) in [0, 1]
-    mean, std = normalization_stats(dataset)
-    maps = capture_attention(model, TF.normalize(display, list(mean), list(std)).unsqueeze(0), args.layer)
-    queries = []
-    for text in args.queries or [
-        f"{size // 4},{size // 4}",
-        f"{size // 2},{size // 2}",
-        f"{3 * size // 4},{size // 2}",
-    ]:
-        try:
-            y, x = (int(v) for v in text.split(","))
-        except ValueError:
-            raise ValueError(f"--queries takes y,x pixel pairs such as {size // 2},{size // 2}; got {text!r}") from None
-        if not (0 <= y < size and 0 <= x < size):
-            raise ValueError(f"query {text} lies outside the {size}x{size} model input")
-        queries.append((y, x))
-    title = (
-        f"{meta['model']} {maps.layer}: attention of each head over its {maps.grid[0]}x{maps.grid[1]} grid "
-        "(each map scaled to its own maximum)"
-    )
-    plot_attention_maps(maps, display, queries, Path(args.output), title)
+    maps, queries = attention_figure(args.checkpoint, args.image, args.output, args.layer, args.queries, args.ema)
     print(f"wrote {args.output} ({maps.layer}, {maps.weights.shape[0]} heads, {len(queries)} queries)")
     return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    import subprocess
+    from .report.benchmark import BenchSelection, format_measurements, run_benchmarks
 
-    import torch
-
-    from .report import benchmark as bench
-
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
-    selected = [args.layer, bool(args.model), args.scaling]
-    if args.all or not any(selected):
-        args.layer, args.scaling = True, args.all or args.scaling
-        args.model = args.model or (["aa_resnet50", "aa_wrn28_10"] if args.all else None)
-    if args.memory_only:
-        bench.MEASURE_TIME = False
-    elif device.type == "cpu":
-        bench.MEASURE_MEMORY = False  # measured below in a child with a malloc that returns freed memory
-    rows: list = []
-    if args.layer:
-        rows += bench.bench_layer(device, repeats=args.repeats)
-    if args.scaling:
-        rows += bench.bench_grid_scaling(device)
-    for name in args.model or []:
-        augmented = name if name.startswith("aa_") else f"aa_{name}"
-        plain = augmented[3:]
-        size = 32 if ("cifar" in plain or "wrn" in plain) else 224
-        rows += bench.bench_models(
-            plain, augmented, device, batch=args.batch_size, size=size, repeats=max(1, args.repeats // 2)
-        )
-    if device.type == "cpu" and not args.memory_only:
-        argv = [a for a in sys.argv[1:] if a not in ("--json",)]
-        env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-        child = subprocess.run(
-            [sys.executable, "-m", "aacn", *argv, "--memory-only", "--json"], env=env, capture_output=True, text=True
-        )
-        if child.returncode == 0:
-            peaks = {(m["group"], m["case"]): m["peak_mb"] for m in json.loads(child.stdout)["benchmarks"]}
-            for row in rows:
-                row.peak_mb = peaks.get((row.group, row.case))
-        else:
-            print(f"aacn: memory pass failed, peaks left out: {child.stderr.strip()[-500:]}", file=sys.stderr)
-    rows = bench.with_ratios(rows)
+    everything = args.all or not (args.layer or args.model or args.scaling)
+    selection = BenchSelection(
+        layer=args.layer or everything,
+        scaling=args.scaling or args.all,
+        models=tuple(args.model or (("aa_resnet50", "aa_wrn28_10") if args.all else ())),
+        device=args.device,
+        repeats=args.repeats,
+        batch_size=args.batch_size,
+    )
+    rows = run_benchmarks(selection, memory_only=args.memory_only)
     if args.json:
-        print(json.dumps({"device": str(device), "benchmarks": [r.as_json() for r in rows]}, indent=2))
+        print(json.dumps({"device": args.device, "benchmarks": [r.as_json() for r in rows]}, indent=2))
     else:
         from .report.hardware import describe_hardware
 
-        print(bench.format_measurements(rows))
+        print(format_measurements(rows))
         print(f"\n{describe_hardware()}; ratios against the first case of each benchmark")
     return 0
 

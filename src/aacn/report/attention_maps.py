@@ -113,3 +113,52 @@ def plot_attention_maps(
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
+
+
+def parse_queries(texts: list[str] | None, size: int) -> list[tuple[int, int]]:
+    """'y,x' pixel pairs in the resized image; by default three points down the middle."""
+    texts = texts or [f"{size // 4},{size // 4}", f"{size // 2},{size // 2}", f"{3 * size // 4},{size // 2}"]
+    queries = []
+    for text in texts:
+        try:
+            y, x = (int(v) for v in text.split(","))
+        except ValueError:
+            raise ValueError(f"--queries takes y,x pixel pairs such as {size // 2},{size // 2}; got {text!r}") from None
+        if not (0 <= y < size and 0 <= x < size):
+            raise ValueError(f"query {text} lies outside the {size}x{size} model input")
+        queries.append((y, x))
+    return queries
+
+
+def attention_figure(
+    checkpoint: str | Path,
+    image: str | Path,
+    output: str | Path,
+    layer: str | None = None,
+    queries: list[str] | None = None,
+    ema: bool = False,
+) -> tuple[AttentionMaps, list[tuple[int, int]]]:
+    """`aacn attention-maps`: run a trained model on one image and draw one layer's attention per head."""
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2 import functional as TF
+
+    from ..data.transforms import normalization_stats
+    from ..engine import load_checkpoint_file, model_from_checkpoint
+
+    model, meta = model_from_checkpoint(checkpoint, ema=ema)
+    dataset = load_checkpoint_file(checkpoint)["aacn"].get("config", {}).get("dataset", "imagenet")
+    size = int(meta["image_size"])
+    try:
+        picture = Image.open(image).convert("RGB").resize((size, size), Image.BILINEAR)
+    except (OSError, UnidentifiedImageError) as error:
+        raise ValueError(f"cannot read image {image}: {error}") from None
+    points = parse_queries(queries, size)
+    display = TF.to_dtype(TF.to_image(picture), scale=True)  # (3, S, S) in [0, 1]
+    mean, std = normalization_stats(dataset)
+    maps = capture_attention(model, TF.normalize(display, list(mean), list(std)).unsqueeze(0), layer)
+    title = (
+        f"{meta['model']} {maps.layer}: attention of each head over its {maps.grid[0]}x{maps.grid[1]} grid "
+        "(each map scaled to its own maximum)"
+    )
+    plot_attention_maps(maps, display, points, Path(output), title)
+    return maps, points

@@ -11,8 +11,11 @@ an earlier step freed. Both count what the step itself adds.
 from __future__ import annotations
 
 import gc
+import json
+import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -231,6 +234,62 @@ def bench_models(
 
         steps[name] = step
     return with_ratios(_interleaved(group, steps, device, repeats), plain)
+
+
+@dataclass(frozen=True)
+class BenchSelection:
+    """What `aacn bench` measures."""
+
+    layer: bool = True
+    scaling: bool = False
+    models: tuple[str, ...] = ()  # aa_ models (or their plain names): each against its plain twin
+    device: str = "cpu"
+    repeats: int = 5
+    batch_size: int = 8
+
+    def argv(self) -> list[str]:
+        """The `aacn bench` arguments that select the same measurements."""
+        args = ["--device", self.device, "--repeats", str(self.repeats), "--batch-size", str(self.batch_size)]
+        args += ["--layer"] if self.layer else []
+        args += ["--scaling"] if self.scaling else []
+        for model in self.models:
+            args += ["--model", model]
+        return args
+
+
+def run_benchmarks(selection: BenchSelection, memory_only: bool = False) -> list[Measurement]:
+    """Every selected benchmark. On CPU, times here and peak memory from a child process (see the module doc)."""
+    global MEASURE_TIME, MEASURE_MEMORY
+    device = torch.device(selection.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
+    MEASURE_TIME = not memory_only
+    MEASURE_MEMORY = memory_only or device.type != "cpu"
+    rows: list[Measurement] = []
+    if selection.layer:
+        rows += bench_layer(device, repeats=selection.repeats)
+    if selection.scaling:
+        rows += bench_grid_scaling(device)
+    for name in selection.models:
+        augmented = name if name.startswith("aa_") else f"aa_{name}"
+        plain = augmented[3:]
+        size = 32 if ("cifar" in plain or "wrn" in plain) else 224
+        rows += bench_models(plain, augmented, device, selection.batch_size, size, max(1, selection.repeats // 2))
+    if device.type == "cpu" and not memory_only:
+        _add_peaks_from_child(rows, selection)
+    return with_ratios(rows)
+
+
+def _add_peaks_from_child(rows: list[Measurement], selection: BenchSelection) -> None:
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    command = [sys.executable, "-m", "aacn", "bench", *selection.argv(), "--memory-only", "--json"]
+    child = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if child.returncode != 0:
+        print(f"aacn bench: memory pass failed, peaks left out: {child.stderr.strip()[-500:]}", file=sys.stderr)
+        return
+    peaks = {(m["group"], m["case"]): m["peak_mb"] for m in json.loads(child.stdout)["benchmarks"]}
+    for row in rows:
+        row.peak_mb = peaks.get((row.group, row.case))
 
 
 def format_measurements(rows: list[Measurement]) -> str:
