@@ -1,6 +1,6 @@
 """`aacn bench`: forward+backward time and peak memory, measured side by side in one run.
 
-Time: median of ``repeats`` runs after ``warmup`` runs (CUDA synchronised). Peak memory: on CUDA the peak of
+Time: median of ``repeats`` runs after one warm-up run (CUDA synchronised). Peak memory: on CUDA the peak of
 ``torch.cuda.max_memory_allocated`` above what was allocated before the step; on CPU the peak resident set (VmHWM,
 reset through /proc/self/clear_refs) above the resident set before the step. On CPU, `aacn bench` runs with glibc's
 MALLOC_MMAP_THRESHOLD_=65536 (it re-executes itself with it), so that every allocation over 64 KiB is mapped on its
@@ -77,24 +77,9 @@ MEASURE_TIME = True
 MEASURE_MEMORY = True
 
 
-def measure(
-    group: str, case: str, step: Callable[[], None], device: torch.device, warmup: int = 1, repeats: int = 5
-) -> Measurement:
-    for _ in range(warmup):
-        step()
-    if not MEASURE_TIME:
-        return Measurement(group, case, float("nan"), _peak_mb(step, device))
-    times: list[float] = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    peak = _peak_mb(step, device) if MEASURE_MEMORY else None
-    return Measurement(group, case, 1000 * statistics.median(times), peak)
+def measure(group: str, case: str, step: Callable[[], None], device: torch.device, repeats: int = 5) -> Measurement:
+    """One case: a warm-up run, then the median of ``repeats`` timed runs, then the peak-memory run."""
+    return measure_in_turns(group, {case: step}, device, repeats)[0]
 
 
 def with_ratios(rows: list[Measurement], reference: str | None = None) -> list[Measurement]:
@@ -187,7 +172,7 @@ def bench_grid_scaling(
     return rows
 
 
-def _interleaved(
+def measure_in_turns(
     group: str, steps: dict[str, Callable[[], None]], device: torch.device, repeats: int
 ) -> list[Measurement]:
     """Time several cases in turns (A, B, A, B, ...) so that drift of a shared machine hits them alike."""
@@ -233,7 +218,7 @@ def bench_models(
             optimizer.step()
 
         steps[name] = step
-    return with_ratios(_interleaved(group, steps, device, repeats), plain)
+    return with_ratios(measure_in_turns(group, steps, device, repeats), plain)
 
 
 @dataclass(frozen=True)
