@@ -2,10 +2,10 @@
 
 Time: median of ``repeats`` runs after one warm-up run (CUDA synchronised). Peak memory: on CUDA the peak of
 ``torch.cuda.max_memory_allocated`` above what was allocated before the step; on CPU the peak resident set (VmHWM,
-reset through /proc/self/clear_refs) above the resident set before the step. On CPU, `aacn bench` runs with glibc's
-MALLOC_MMAP_THRESHOLD_=65536 (it re-executes itself with it), so that every allocation over 64 KiB is mapped on its
-own and returned on free: the resident set then follows live memory, and a step cannot hide its use in heap memory
-an earlier step freed. Both count what the step itself adds.
+reset through /proc/self/clear_refs) above the resident set before the step, measured by a child `aacn bench`
+process started with glibc's MALLOC_MMAP_THRESHOLD_=65536: every allocation over 64 KiB is then mapped on its own
+and returned on free, so the resident set follows live memory and a step cannot hide its use in heap memory an
+earlier step freed. Times come from this process, with the default allocator. Both count what the step adds.
 """
 
 from __future__ import annotations
