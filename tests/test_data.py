@@ -234,3 +234,14 @@ def test_resumable_loader_skips_consumed_batches() -> None:
     fresh.load_state_dict({"epoch": 2, "batches_done": 4})  # an end-of-epoch state skips nothing
     fresh.sampler.set_epoch(3)
     assert len([b for b in fresh]) == 4
+
+
+def test_failed_download_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision.datasets.utils as tv_utils
+
+    def offline(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(tv_utils, "download_url", offline)
+    with pytest.raises(DatasetError, match=r"could not download https://.*cifar-100-python.tar.gz .*place cifar-100"):
+        load_cifar(CIFAR100, tmp_path, train=True, download=True)

@@ -44,5 +44,10 @@ def download_archive(url: str, data_dir: Path, filename: str, md5: str) -> Path:
 
     path = data_dir / filename
     if not check_integrity(str(path), md5):
-        download_url(url, str(data_dir), filename, md5)
+        try:
+            download_url(url, str(data_dir), filename, md5)
+        except (OSError, RuntimeError) as error:  # no network, refused, or a download that failed its md5
+            raise DatasetError(
+                f"could not download {url} ({error}); fetch it by hand and place {filename} in {data_dir}"
+            ) from None
     return path
