@@ -115,6 +115,8 @@ def test_training_writes_every_file(trained: Path) -> None:
     assert results["params"] == sum(p.numel() for p in create_model("aa_resnet18_cifar").parameters())
     assert results["epochs"] == 2 and results["ema_top1"] is not None
     last = load_checkpoint_file(trained / "last.ckpt")
+    prefixes = {key.split(".", 1)[0] for key in last["state_dict"]}
+    assert prefixes <= {"model", "ema", "train_top1", "val_top1", "val_top5", "ema_top1", "ema_top5"}, prefixes
     assert (last["epoch"], last["global_step"]) == (1, 6), "last.ckpt is the final epoch's, best or not"
     config = yaml.safe_load((trained / "config.yaml").read_text())
     assert config["epochs"] == 2 and config["ema_decay"] == 0.9 and config["source"]
@@ -345,3 +347,11 @@ def test_dataset_default_recipe_applies_without_a_recipe() -> None:
     assert resolve_config(None, dataset="fake", model="resnet50").dataset == "fake"
     with pytest.raises(ConfigError, match=r"recipe digits is for dataset 'digits', not 'cifar10'"):
         resolve_config("digits", dataset="cifar10")
+
+
+def test_compiled_module_keeps_each_weight_once_in_the_state_dict() -> None:
+    from aacn.engine.module import ClassificationModule
+
+    for compile_model in (False, True):  # torch.compile is lazy: building the wrapper compiles nothing yet
+        module = ClassificationModule(create_model("resnet18_cifar"), TrainConfig(compile=compile_model), 10, {})
+        assert {key.split(".", 1)[0] for key in module.state_dict()} == {"model"}

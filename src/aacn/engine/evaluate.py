@@ -46,7 +46,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate on the validation split; accuracies are fractions."""
     model, meta = model_from_checkpoint(checkpoint, ema=ema)
-    saved = config_from_dict(load_checkpoint_file(checkpoint)["aacn"].get("config", {}))
+    saved = config_from_dict(meta.get("config", {}))
     config = TrainConfig(
         model=meta["model"],
         dataset=dataset,

@@ -53,8 +53,9 @@ class ClassificationModule(L.LightningModule):
         if config.ema_decay > 0:
             self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
             self.ema.requires_grad_(False)
-        # Not a registered submodule: the compiled wrapper shares the model's parameters and adds no state.
-        self._forward = torch.compile(self.model) if config.compile else self.model
+        # Kept out of the module tree (object.__setattr__): assigning a Module registers it, which put every weight
+        # in the checkpoint twice ("_forward.*" beside "model.*"). The compiled wrapper shares the model's weights.
+        object.__setattr__(self, "_compiled", torch.compile(self.model) if config.compile else None)
         top5 = min(5, num_classes)
         self.train_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
         self.val_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
@@ -67,7 +68,8 @@ class ClassificationModule(L.LightningModule):
         return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last else x
 
     def forward(self, x: Tensor) -> Tensor:
-        return self._forward(self._prepare(x))
+        forward = self.model if self._compiled is None else self._compiled
+        return forward(self._prepare(x))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch

@@ -143,10 +143,10 @@ def attention_figure(
     from torchvision.transforms.v2 import functional as TF
 
     from ..data.transforms import normalization_stats
-    from ..engine import load_checkpoint_file, model_from_checkpoint
+    from ..engine import model_from_checkpoint
 
     model, meta = model_from_checkpoint(checkpoint, ema=ema)
-    dataset = load_checkpoint_file(checkpoint)["aacn"].get("config", {}).get("dataset", "imagenet")
+    dataset = meta.get("config", {}).get("dataset", "imagenet")
     size = int(meta["image_size"])
     try:
         picture = Image.open(image).convert("RGB").resize((size, size), Image.BILINEAR)
