@@ -9,7 +9,14 @@ import pytest
 import torch
 
 from aacn import AugmentedConv2d, create_model
-from aacn.nn.attention import CHUNKED_MIN_TOKENS, attend, default_chunk, relative_attention
+from aacn.nn.attention import (
+    CHUNK_ELEMENTS,
+    CHUNKED_MIN_TOKENS,
+    attend,
+    default_block,
+    default_chunk,
+    relative_attention,
+)
 from aacn.nn.chunked_attention import chunked_relative_attention
 from reference import reference_augmented_conv
 
@@ -27,12 +34,18 @@ def _inputs(batch=2, heads=3, height=4, width=5, dk=6, dv=2, relative=True):
 
 
 @pytest.mark.parametrize("relative", [True, False])
-@pytest.mark.parametrize(("height", "width", "chunk"), [(4, 5, 7), (4, 5, 20), (1, 9, 4), (6, 1, 1), (5, 5, 64)])
-def test_chunked_equals_eager_with_gradients(relative: bool, height: int, width: int, chunk: int) -> None:
+@pytest.mark.parametrize(
+    ("height", "width", "chunk", "block"),
+    [(4, 5, 7, None), (4, 5, 20, 4), (4, 5, 3, 1), (1, 9, 4, 5), (6, 1, 1, None), (5, 5, 64, 2)],
+)
+def test_chunked_equals_eager_with_gradients(
+    relative: bool, height: int, width: int, chunk: int, block: int | None
+) -> None:
+    """Tiles of ``block`` of the 6 (batch x head) matrices x ``chunk`` query rows, uneven ends included."""
     q, k, v, (rel_h, rel_w) = _inputs(height=height, width=width, relative=relative)
     inputs = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
     expected, _ = relative_attention(q, k, v, height, width, rel_h, rel_w)
-    got = chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, chunk)
+    got = chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, chunk, block)
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
     upstream = torch.randn_like(expected)
     for a, b in zip(
@@ -89,7 +102,9 @@ def test_auto_dispatch() -> None:
     assert out.grad_fn.name().startswith("ChunkedRelativeAttention")
     with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, got .flash."):
         attend(q, k, v, size, size, impl="flash")
-    assert default_chunk(16, 8, 784) == 16 and default_chunk(1, 1, 100) == 100
+    # Tiles: whole matrices while they fit, about CHUNK_ELEMENTS logits per tile, linear in HW past that.
+    assert default_chunk(784) == 784 and default_block(784, 784) == 1 and default_block(256, 256) == 16
+    assert default_chunk(3136) * 3136 <= CHUNK_ELEMENTS and default_chunk(10**6) == 16
 
 
 def test_chunked_under_autocast_and_no_grad() -> None:

@@ -47,8 +47,10 @@ def relative_attention(
 ATTENTION_IMPLS = ("auto", "eager", "chunked", "flex")
 # Below this many tokens the whole (HW)^2 problem is small: the eager path's fewer, larger kernels win.
 CHUNKED_MIN_TOKENS = 256
-# Target elements of one chunk's (B, Nh, chunk, HW) logits: large enough for efficient matmuls, small enough to
-# stay near the caches and to bound memory.
+# Target elements of one tile's (matrices, rows, HW) logits: about 4 MB in float32, cache-sized so that the
+# GEMM, softmax and gradient passes over a tile hit the caches, while each matrix gets many query rows (the
+# batched GEMMs pay a per-matrix cost per tile). Measured on 2 CPU cores at HW = 784: tiles of 1-2 whole
+# matrices ran 1.3-1.8x faster than 16-row chunks of all 128 matrices, and 9 MB tiles were slower again.
 CHUNK_ELEMENTS = 1 << 20
 
 
@@ -58,9 +60,14 @@ def _tracing(q: Tensor) -> bool:
     return bool(compiling and compiling()) or isinstance(q, torch.fx.Proxy)
 
 
-def default_chunk(batch: int, heads: int, tokens: int) -> int:
-    """Query rows per chunk so that a chunk's logits hold about CHUNK_ELEMENTS values."""
-    return max(16, min(tokens, CHUNK_ELEMENTS // max(1, batch * heads * tokens)))
+def default_chunk(tokens: int) -> int:
+    """Query rows per tile: whole matrices while a matrix's logits fit CHUNK_ELEMENTS, else that many values."""
+    return max(16, min(tokens, CHUNK_ELEMENTS // max(1, tokens)))
+
+
+def default_block(rows: int, tokens: int) -> int:
+    """Matrices (batch x heads) per tile of ``rows`` query rows: about CHUNK_ELEMENTS logits in all."""
+    return max(1, CHUNK_ELEMENTS // max(1, rows * tokens))
 
 
 def attend(
@@ -97,5 +104,6 @@ def attend(
         return flex_relative_attention(q, k, v, height, width, rel_h, rel_w), None
     from .chunked_attention import chunked_relative_attention
 
-    rows = chunk or default_chunk(q.shape[0], q.shape[1], height * width)
-    return chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, rows), None
+    rows = chunk or default_chunk(height * width)
+    block = default_block(rows, height * width)
+    return chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, rows, block), None

@@ -135,7 +135,7 @@ def _layer_group(
 ) -> list[Measurement]:
     """Forward+backward of one AugmentedConv2d configuration through every path, the baseline first."""
     appendix = _appendix_forward()
-    rows = []
+    steps: dict[str, Callable[[], None]] = {}
     for name, impl in LAYER_CASES:
         layer = AugmentedConv2d(channels, channels, 3, **layer_kwargs).to(device)  # type: ignore[arg-type]
         if impl is None:
@@ -145,7 +145,8 @@ def _layer_group(
         else:
             layer.attention_impl = impl
             forward = layer
-        rows.append(measure(group, name, _train_step(forward, [*layer.parameters()], x), device, repeats=repeats))
+        steps[name] = _train_step(forward, [*layer.parameters()], x)
+    rows = measure_in_turns(group, steps, device, repeats)
     return with_ratios(rows, "appendix baseline" if appendix else "aacn eager")
 
 
