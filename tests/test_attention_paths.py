@@ -35,17 +35,29 @@ def _inputs(batch=2, heads=3, height=4, width=5, dk=6, dv=2, relative=True):
 
 @pytest.mark.parametrize("relative", [True, False])
 @pytest.mark.parametrize(
-    ("height", "width", "chunk", "block"),
-    [(4, 5, 7, None), (4, 5, 20, 4), (4, 5, 3, 1), (1, 9, 4, 5), (6, 1, 1, None), (5, 5, 64, 2)],
+    ("height", "width", "chunk", "block", "keep"),
+    [
+        (4, 5, 7, None, False),
+        (4, 5, 20, 4, False),
+        (4, 5, 20, 4, True),
+        (4, 5, 3, 1, False),
+        (1, 9, 4, 5, False),
+        (6, 1, 1, None, False),
+        (5, 5, 64, 2, False),
+        (5, 5, 64, 4, True),
+    ],
 )
 def test_chunked_equals_eager_with_gradients(
-    relative: bool, height: int, width: int, chunk: int, block: int | None
+    relative: bool, height: int, width: int, chunk: int, block: int | None, keep: bool
 ) -> None:
-    """Tiles of ``block`` of the 6 (batch x head) matrices x ``chunk`` query rows, uneven ends included."""
+    """Tiles of ``block`` of the 6 (batch x head) matrices x ``chunk`` query rows, uneven ends included; with
+    ``keep`` the softmax is kept for backward instead of recomputed."""
     q, k, v, (rel_h, rel_w) = _inputs(height=height, width=width, relative=relative)
     inputs = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
     expected, _ = relative_attention(q, k, v, height, width, rel_h, rel_w)
-    got = chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, chunk, block)
+    got = chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, chunk, block, keep_probabilities=keep)
+    kept = got.grad_fn.saved_tensors[-1] if hasattr(got.grad_fn, "saved_tensors") else None
+    assert (kept is not None) == keep, "the softmax is kept exactly when asked for"
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
     upstream = torch.randn_like(expected)
     for a, b in zip(
@@ -88,23 +100,80 @@ def test_appendix_baseline_computes_the_same_function() -> None:
     torch.testing.assert_close(appendix_forward(layer, x), layer(x), rtol=1e-10, atol=1e-12)
 
 
+def _kept(out: torch.Tensor) -> bool:
+    """Did the chunked path keep the softmax for backward (its last saved tensor)?"""
+    return out.grad_fn.saved_tensors[-1] is not None
+
+
 def test_auto_dispatch() -> None:
     q, k, v, (rel_h, rel_w) = _inputs(height=4, width=5)
     _, weights = attend(q, k, v, 4, 5, rel_h, rel_w, need_weights=True, impl="chunked")
     assert weights is not None, "asking for the weights forces the eager path"
     out, weights = attend(q, k, v, 4, 5, rel_h, rel_w, impl="chunked")
     assert weights is None and out.grad_fn.name().startswith("ChunkedRelativeAttention")
-    out, _ = attend(q, k, v, 4, 5, rel_h, rel_w)  # 20 tokens: small, eager
+    out, _ = attend(q, k, v, 4, 5, rel_h, rel_w)  # CPU: chunked; 20 tokens: the softmax is kept for backward
+    assert out.grad_fn.name().startswith("ChunkedRelativeAttention") and _kept(out)
+    out, _ = attend(q, k, v, 4, 5, rel_h, rel_w, impl="eager")
     assert "Chunked" not in out.grad_fn.name()
     size = int(CHUNKED_MIN_TOKENS**0.5) + 1
     q, k, v, (rel_h, rel_w) = _inputs(batch=1, heads=1, height=size, width=size, dk=2, dv=1)
     out, _ = attend(q, k, v, size, size, rel_h, rel_w)
-    assert out.grad_fn.name().startswith("ChunkedRelativeAttention")
-    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, got .flash."):
+    assert out.grad_fn.name().startswith("ChunkedRelativeAttention") and not _kept(out), "large grids recompute"
+    out, _ = attend(q, k, v, size, size, rel_h, rel_w, impl="sdpa")
+    assert "Chunked" not in out.grad_fn.name()
+    with pytest.raises(
+        ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, sdpa, got .flash."
+    ):
         attend(q, k, v, size, size, impl="flash")
     # Tiles: whole matrices while they fit, about CHUNK_ELEMENTS logits per tile, linear in HW past that.
     assert default_chunk(784) == 784 and default_block(784, 784) == 1 and default_block(256, 256) == 16
     assert default_chunk(3136) * 3136 <= CHUNK_ELEMENTS and default_chunk(10**6) == 16
+
+
+def test_cuda_auto_takes_flex_and_falls_back_to_sdpa(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CUDA choice, run on CPU tensors: auto picks flex where it is usable, and when flex fails to build it
+    warns once and computes the same result through SDPA, from then on without trying flex again."""
+    from aacn.nn import attention, flex_attention
+
+    q, k, v, (rel_h, rel_w) = _inputs(height=4, width=5)
+    expected, _ = relative_attention(q, k, v, 4, 5, rel_h, rel_w)
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(flex_attention, "flex_usable_on", lambda device: device.type == "cuda")
+    monkeypatch.setattr(attention, "_flex_failed", None)
+    assert attention._auto_impl(cuda) == "flex" and attention._auto_impl(torch.device("cpu")) == "chunked"
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("triton: no kernel for this shape")
+
+    monkeypatch.setattr(flex_attention, "flex_relative_attention", broken)
+    with pytest.warns(RuntimeWarning, match=r"FlexAttention failed on cpu \(RuntimeError: triton: no kernel.*SDPA"):
+        got = attention._flex_or_fallback(q, k, v, 4, 5, rel_h, rel_w, fallback=True)
+    torch.testing.assert_close(got, expected)
+    assert attention._auto_impl(cuda) == "sdpa" and calls == [1]
+    with pytest.raises(RuntimeError, match="no kernel"):  # asked for by name: the error, not a fallback
+        attention._flex_or_fallback(q, k, v, 4, 5, rel_h, rel_w, fallback=False)
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_sdpa_equals_eager_with_gradients(relative: bool) -> None:
+    q, k, v, (rel_h, rel_w) = _inputs(height=3, width=5, relative=relative)
+    inputs = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
+    expected, _ = relative_attention(q, k, v, 3, 5, rel_h, rel_w)
+    got, _ = attend(q, k, v, 3, 5, rel_h, rel_w, impl="sdpa")
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    upstream = torch.randn_like(expected)
+    for a, b in zip(
+        torch.autograd.grad(got, inputs, upstream), torch.autograd.grad(expected, inputs, upstream), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_flex_head_dim_padding() -> None:
+    from aacn.nn.flex_attention import supported_head_dim
+
+    assert [supported_head_dim(n) for n in (1, 6, 16, 17, 20, 32, 33)] == [16, 16, 16, 32, 32, 32, 64]
 
 
 def test_chunked_under_autocast_and_no_grad() -> None:
@@ -136,7 +205,7 @@ def test_model_trains_the_same_on_both_paths() -> None:
 
 
 def test_bad_attention_options() -> None:
-    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, got .fast."):
+    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, sdpa, got .fast."):
         AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, attention_impl="fast")
     with pytest.raises(ValueError, match=r"chunk_size must be a positive int or None"):
         AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, chunk_size=0)
@@ -157,7 +226,10 @@ def test_benchmark_harness_measures_every_case() -> None:
     not __import__("aacn.nn.flex_attention", fromlist=["x"]).flex_available(), reason="no FlexAttention in this torch"
 )
 def test_flex_path_forward_equals_eager_on_cpu() -> None:
-    """PyTorch runs FlexAttention forward-only on CPU: check the score_mod there; training needs CUDA."""
+    """PyTorch runs FlexAttention forward-only on CPU: check the score_mod there, with the head dims as they come
+    and zero-padded to the CUDA kernels' sizes (dkh 20 -> 32, dvh 3 -> 16); training needs CUDA."""
+    from aacn.nn.flex_attention import flex_relative_attention
+
     torch.manual_seed(0)
     layer = AugmentedConv2d(8, 16, dk=16, dv=8, num_heads=2, max_size=(6, 7))
     x = torch.randn(2, 8, 6, 7)
@@ -167,6 +239,18 @@ def test_flex_path_forward_equals_eager_on_cpu() -> None:
         torch.testing.assert_close(layer(x), expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(RuntimeError, match="forward-only on CPU"):
         layer(x)
+    q, k, v, rel_h, rel_w = (t.detach().float() for t in _flat(_inputs(dk=20, dv=3)))
+    with torch.no_grad():
+        reference, _ = relative_attention(q, k, v, 4, 5, rel_h, rel_w)
+        for pad in (False, True):
+            got = flex_relative_attention(q, k, v, 4, 5, rel_h, rel_w, pad_head_dims=pad)
+            assert got.shape == reference.shape
+            torch.testing.assert_close(got, reference, rtol=1e-4, atol=1e-5)
+
+
+def _flat(inputs):  # (q, k, v, (rel_h, rel_w)) -> (q, k, v, rel_h, rel_w)
+    q, k, v, (rel_h, rel_w) = inputs
+    return q, k, v, rel_h, rel_w
 
 
 @pytest.mark.slow

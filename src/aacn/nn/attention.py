@@ -1,9 +1,12 @@
-"""Multi-head 2-D self-attention with relative position logits: the eager reference path.
+"""Multi-head 2-D self-attention with relative position logits: the eager reference path and the dispatch
+between it and the chunked, FlexAttention and SDPA paths (:func:`attend`).
 
 Shapes: B batch, Nh heads, H x W grid (HW tokens), dkh / dvh key / value channels per head.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import Tensor
@@ -44,8 +47,9 @@ def relative_attention(
     return weights @ v, weights
 
 
-ATTENTION_IMPLS = ("auto", "eager", "chunked", "flex")
-# Below this many tokens the whole (HW)^2 problem is small: the eager path's fewer, larger kernels win.
+ATTENTION_IMPLS = ("auto", "eager", "chunked", "flex", "sdpa")
+# From this many tokens the chunked path recomputes the softmax in backward instead of keeping it: below, the
+# (B, Nh, HW, HW) softmax is small (what the eager path holds anyway) and keeping it saves a third of the backward.
 CHUNKED_MIN_TOKENS = 256
 # Target elements of one tile's (matrices, rows, HW) logits: about 4 MB in float32, cache-sized so that the
 # GEMM, softmax and gradient passes over a tile hit the caches, while each matrix gets many query rows (the
@@ -85,25 +89,76 @@ def attend(
 ) -> tuple[Tensor, Tensor | None]:
     """Relative attention by the chosen path; returns the output and, with ``need_weights``, the weights.
 
-    ``flex``: FlexAttention with a relative ``score_mod`` (opt-in; CUDA, or CPU inference).
-    ``auto``: the chunked path (bounded memory, recomputing backward) for grids of CHUNKED_MIN_TOKENS tokens or more,
-    the eager path otherwise, and always under torch.compile / fx tracing (which then see plain tensor ops) and when
-    the weights are asked for. All paths compute the same function; the tests hold them equal.
+    ``eager``: plain tensor ops, every (HW)^2 intermediate stored by autograd (the reference).
+    ``chunked``: tiles with a custom backward; from CHUNKED_MIN_TOKENS tokens it recomputes the softmax in backward
+    (memory linear in HW), below it keeps the softmax (small there). Any device; the CPU default.
+    ``flex``: FlexAttention with a relative ``score_mod`` (CUDA training, CPU inference).
+    ``sdpa``: scaled_dot_product_attention with the relative logits as an additive mask.
+    ``auto``: on CUDA, ``flex`` where FlexAttention and Triton are present (``sdpa`` otherwise, and from then on if
+    flex fails to build); elsewhere ``chunked``. Under torch.compile / fx tracing (which then see plain tensor ops)
+    and when the weights are asked for, always ``eager``. All paths compute the same function; the tests hold them
+    equal.
     """
     if impl not in ATTENTION_IMPLS:
         raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {impl!r}")
-    use_eager = need_weights or impl == "eager" or _tracing(q)
-    if not use_eager and impl == "auto":
-        use_eager = height * width < CHUNKED_MIN_TOKENS
-    if use_eager:
+    if need_weights or impl == "eager" or _tracing(q):
         out, weights = relative_attention(q, k, v, height, width, rel_h, rel_w)
         return out, (weights if need_weights else None)
-    if impl == "flex":
-        from .flex_attention import flex_relative_attention
+    chosen = _auto_impl(q.device) if impl == "auto" else impl
+    if chosen == "flex":
+        return _flex_or_fallback(q, k, v, height, width, rel_h, rel_w, fallback=impl == "auto"), None
+    if impl == "sdpa":
+        from .sdpa_attention import sdpa_relative_attention
 
-        return flex_relative_attention(q, k, v, height, width, rel_h, rel_w), None
+        return sdpa_relative_attention(q, k, v, height, width, rel_h, rel_w), None
     from .chunked_attention import chunked_relative_attention
 
-    rows = chunk or default_chunk(height * width)
-    block = default_block(rows, height * width)
-    return chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, rows, block), None
+    tokens = height * width
+    rows = chunk or default_chunk(tokens)
+    block = default_block(rows, tokens)
+    keep = tokens < CHUNKED_MIN_TOKENS
+    return chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, rows, block, keep_probabilities=keep), None
+
+
+# Set when FlexAttention failed to build on this process's CUDA device: auto then takes SDPA for good.
+_flex_failed: str | None = None
+
+
+def _auto_impl(device: torch.device) -> str:
+    if device.type == "cuda":
+        from .flex_attention import flex_usable_on
+
+        return "flex" if _flex_failed is None and flex_usable_on(device) else "sdpa"
+    return "chunked"
+
+
+def _flex_or_fallback(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    height: int,
+    width: int,
+    rel_h: Tensor | None,
+    rel_w: Tensor | None,
+    *,
+    fallback: bool,
+) -> Tensor:
+    """FlexAttention; when auto chose it and it fails to build, one warning and the SDPA path from then on."""
+    global _flex_failed
+    from .flex_attention import flex_relative_attention
+
+    if not fallback:
+        return flex_relative_attention(q, k, v, height, width, rel_h, rel_w)
+    try:
+        return flex_relative_attention(q, k, v, height, width, rel_h, rel_w)
+    except Exception as error:  # a compiler or kernel failure of any kind: the fallback computes the same function
+        _flex_failed = f"{type(error).__name__}: {error}"
+        warnings.warn(
+            f"FlexAttention failed on {q.device} ({_flex_failed.splitlines()[0][:300]}); attention_impl='auto' "
+            f"uses the SDPA path from now on. Pass attention_impl='flex' to see the full error.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    from .sdpa_attention import sdpa_relative_attention
+
+    return sdpa_relative_attention(q, k, v, height, width, rel_h, rel_w)

@@ -79,8 +79,9 @@ class AugmentedConv2d(nn.Module):
         attn_downsample: attend over a 3x3/2 average-pooled grid and upsample the result bilinearly.
         bias: add biases to the convolutions.
         interpolate_rel_pos: on a grid larger than ``max_size``, resample the tables instead of raising.
-        attention_impl: ``"auto"`` (default), ``"eager"`` or ``"chunked"``; see :func:`aacn.nn.attention.attend`.
-        chunk_size: query rows per chunk of the chunked path (None: automatic).
+        attention_impl: ``"auto"`` (default), ``"eager"``, ``"chunked"``, ``"flex"`` or ``"sdpa"``; see
+            :func:`aacn.nn.attention.attend`.
+        chunk_size: query rows per tile of the chunked path (None: automatic).
 
     Set ``capture_attention = True`` to keep the softmax weights (B, Nh, hw, hw) of the last forward pass in
     ``attention`` (detached); otherwise nothing is kept.

@@ -2,8 +2,11 @@
 
 score(i, j) = q_i . k_j + s_h[i, y_j] + s_w[i, x_j], with s_h (B, Nh, HW, H) and s_w (B, Nh, HW, W) from
 :func:`relative_logits_2d`: the (HW)^2 bias never exists in memory. FlexAttention generates fused kernels through
-torch.compile. PyTorch runs it forward-only on CPU, so on CPU this path serves inference; training with it needs CUDA.
-It is opt-in (``attention_impl="flex"``) until it has been measured on a GPU.
+torch.compile (Triton on CUDA). PyTorch runs it forward-only on CPU, so on CPU this path serves inference.
+
+FlexAttention's CUDA kernels take head dims that are powers of two of at least 16; the paper's layers have dkh = 20
+and dvh = 1 to 6. Zero columns change neither q . k nor (beyond the extra zero columns, dropped) p v, so q and k are
+padded to the next supported size, v likewise, and the output cut back.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .relative_position import relative_logits_2d
@@ -26,6 +30,17 @@ def flex_available() -> bool:
     return True
 
 
+def flex_usable_on(device: torch.device) -> bool:
+    """Can FlexAttention train here: CUDA with Triton (its kernels are Triton code) and a torch that has it."""
+    if device.type != "cuda" or not flex_available():
+        return False
+    try:
+        from torch.utils._triton import has_triton
+    except ImportError:
+        return False
+    return bool(has_triton())
+
+
 def _flex() -> Callable[..., Tensor]:
     global _compiled
     if _compiled is None:
@@ -35,10 +50,30 @@ def _flex() -> Callable[..., Tensor]:
     return _compiled
 
 
+def supported_head_dim(size: int) -> int:
+    """The smallest power of two >= max(size, 16): a head dim FlexAttention's kernels take."""
+    return max(16, 1 << (size - 1).bit_length())
+
+
+def _pad_last(t: Tensor, size: int) -> Tensor:
+    return t if t.shape[-1] == size else F.pad(t, (0, size - t.shape[-1]))
+
+
 def flex_relative_attention(
-    q: Tensor, k: Tensor, v: Tensor, height: int, width: int, rel_h: Tensor | None = None, rel_w: Tensor | None = None
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    height: int,
+    width: int,
+    rel_h: Tensor | None = None,
+    rel_w: Tensor | None = None,
+    *,
+    pad_head_dims: bool = True,
 ) -> Tensor:
-    """softmax(q k^T + S_H + S_W) v with FlexAttention; q pre-scaled. Returns (B, Nh, HW, dvh)."""
+    """softmax(q k^T + S_H + S_W) v with FlexAttention; q pre-scaled. Returns (B, Nh, HW, dvh).
+
+    ``pad_head_dims``: zero-pad q, k and v to head dims the CUDA kernels take (see the module docstring).
+    """
     if not flex_available():
         raise RuntimeError(
             f"attention_impl='flex' needs torch.nn.attention.flex_attention (torch >= 2.5), have {torch.__version__}"
@@ -48,11 +83,16 @@ def flex_relative_attention(
     batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
     score_mod = None
     if rel_h is not None and rel_w is not None:
-        s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h, rel_w)
+        s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h.to(q.dtype), rel_w.to(q.dtype))
         s_h = s_h.reshape(batch, heads, tokens, height)
         s_w = s_w.reshape(batch, heads, tokens, width)
 
         def score_mod(score: Tensor, b: Tensor, h: Tensor, query: Tensor, key: Tensor) -> Tensor:
             return score + s_h[b, h, query, key // width] + s_w[b, h, query, key % width]
 
-    return _flex()(q, k, v, score_mod=score_mod, scale=1.0)
+    value_dim = v.shape[-1]
+    if pad_head_dims:
+        key_dim = supported_head_dim(q.shape[-1])
+        q, k, v = _pad_last(q, key_dim), _pad_last(k, key_dim), _pad_last(v, supported_head_dim(value_dim))
+    out = _flex()(q, k, v, score_mod=score_mod, scale=1.0)
+    return out[..., :value_dim]

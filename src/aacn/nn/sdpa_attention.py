@@ -1,0 +1,31 @@
+"""SDPA path: the relative logits as an additive float mask of torch's scaled_dot_product_attention.
+
+The (B, Nh, HW, HW) bias is built by broadcasting the two 1-D terms (as in the eager path) and handed to SDPA, whose
+fused CUDA kernels (memory-efficient attention accepts a float bias and returns its gradient) skip the stored
+logits, softmax and weights of the eager path. The bias itself, and its gradient, are still (HW)^2 per head: this is
+the CUDA fallback where FlexAttention, whose ``score_mod`` never materialises the bias, is not available.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from .relative_position import relative_logits_2d
+
+
+def relative_bias(q: Tensor, height: int, width: int, rel_h: Tensor, rel_w: Tensor) -> Tensor:
+    """(B, Nh, HW, HW) relative logits S_H + S_W of pre-scaled queries q (B, Nh, HW, dkh)."""
+    batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
+    s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h, rel_w)
+    return (s_h.unsqueeze(-1) + s_w.unsqueeze(-2)).reshape(batch, heads, tokens, tokens)
+
+
+def sdpa_relative_attention(
+    q: Tensor, k: Tensor, v: Tensor, height: int, width: int, rel_h: Tensor | None = None, rel_w: Tensor | None = None
+) -> Tensor:
+    """softmax(q k^T + S_H + S_W) v with scaled_dot_product_attention; q pre-scaled. Returns (B, Nh, HW, dvh)."""
+    bias = None
+    if rel_h is not None and rel_w is not None:
+        bias = relative_bias(q, height, width, rel_h.to(q.dtype), rel_w.to(q.dtype))
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
