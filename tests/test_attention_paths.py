@@ -215,7 +215,7 @@ def test_benchmark_harness_measures_every_case() -> None:
     from aacn.report.benchmark import bench_layer, format_measurements
 
     rows = bench_layer(torch.device("cpu"), batch=2, channels=16, size=8, dk=16, dv=8, heads=2, repeats=1)
-    assert [r.case for r in rows] == ["appendix baseline", "aacn eager", "aacn chunked"]
+    assert [r.case for r in rows] == ["appendix baseline", "aacn eager", "aacn chunked", "aacn sdpa"]
     assert rows[0].time_ratio == 1.0 and all(r.ms > 0 and r.time_ratio is not None for r in rows)
     assert all(r.peak_mb is not None for r in rows)
     assert "| appendix baseline |" in format_measurements(rows)
@@ -262,6 +262,6 @@ def test_bench_command_times_here_and_measures_memory_in_a_child(capsys: pytest.
     argv = ["bench", "--model", "aa_resnet18_cifar", "--repeats", "2", "--batch-size", "2", "--json"]
     assert main(argv) == 0
     rows = json.loads(capsys.readouterr().out)["benchmarks"]
-    assert [r["case"] for r in rows] == ["resnet18_cifar", "aa_resnet18_cifar"]
+    assert [r["case"] for r in rows] == ["resnet18_cifar", "aa_resnet18_cifar", "aa_resnet18_cifar eager"]
     assert all(r["ms"] > 0 and r["peak_mb"] is not None and r["peak_mb"] > 0 for r in rows)
     assert rows[0]["time_ratio"] == 1.0 and rows[1]["memory_ratio"] is not None

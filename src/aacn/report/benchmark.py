@@ -127,6 +127,8 @@ LAYER_CASES: tuple[tuple[str, str | None], ...] = (
     ("appendix baseline", None),  # None: benchmarks/appendix_baseline.py on the same parameters
     ("aacn eager", "eager"),
     ("aacn chunked", "chunked"),
+    ("aacn sdpa", "sdpa"),
+    ("aacn flex", "flex"),  # CUDA only: PyTorch runs FlexAttention forward-only on CPU
 )
 
 
@@ -137,6 +139,8 @@ def _layer_group(
     appendix = _appendix_forward()
     steps: dict[str, Callable[[], None]] = {}
     for name, impl in LAYER_CASES:
+        if impl == "flex" and device.type != "cuda":
+            continue
         layer = AugmentedConv2d(channels, channels, 3, **layer_kwargs).to(device)  # type: ignore[arg-type]
         if impl is None:
             if appendix is None:
@@ -203,14 +207,22 @@ def measure_in_turns(
 def bench_models(
     plain: str, augmented: str, device: torch.device, batch: int, size: int, repeats: int = 3
 ) -> list[Measurement]:
-    """One SGD training step (forward, backward, update) of a plain model and its AA twin, timed in turns."""
+    """One SGD training step (forward, backward, update) of a plain model and its AA twin, timed in turns; the twin
+    also with every layer on the eager attention path, to show what the automatic paths buy in a whole model."""
     group = f"train step {plain} vs {augmented}, batch {batch}, {size}x{size}"
     x = torch.randn(batch, 3, size, size, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
     steps: dict[str, Callable[[], None]] = {}
-    for name in (plain, augmented):
+    for case, name, impl in (
+        (plain, plain, None),
+        (augmented, augmented, None),
+        (f"{augmented} eager", augmented, "eager"),
+    ):
         torch.manual_seed(0)
         model = create_model(name).to(device).train()
+        for module in model.modules():
+            if impl is not None and isinstance(module, AugmentedConv2d):
+                module.attention_impl = impl
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
         def step(model: nn.Module = model, optimizer: torch.optim.Optimizer = optimizer) -> None:
@@ -218,7 +230,7 @@ def bench_models(
             torch.nn.functional.cross_entropy(model(x), y).backward()
             optimizer.step()
 
-        steps[name] = step
+        steps[case] = step
     return with_ratios(measure_in_turns(group, steps, device, repeats), plain)
 
 
