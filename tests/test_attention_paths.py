@@ -265,3 +265,37 @@ def test_bench_command_times_here_and_measures_memory_in_a_child(capsys: pytest.
     assert [r["case"] for r in rows] == ["resnet18_cifar", "aa_resnet18_cifar", "aa_resnet18_cifar eager"]
     assert all(r["ms"] > 0 and r["peak_mb"] is not None and r["peak_mb"] > 0 for r in rows)
     assert rows[0]["time_ratio"] == 1.0 and rows[1]["memory_ratio"] is not None
+
+
+class _LargestTensor(torch.utils._python_dispatch.TorchDispatchMode):
+    """Records the largest tensor any aten op returns while active: the biggest intermediate of a computation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numel = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor):
+                self.numel = max(self.numel, t.numel())
+        return out
+
+
+@pytest.mark.parametrize("size", [32, 48, 64])
+def test_chunked_memory_is_linear_in_the_grid(size: int) -> None:
+    """From 256 tokens on, no intermediate of the chunked path, forward or backward, exceeds one tile (about
+    CHUNK_ELEMENTS values), and it saves for backward only tensors linear in HW; eager's largest is (HW)^2."""
+    tokens = size * size
+    q, k, v, rel_h, rel_w = (t.float() for t in _flat(_inputs(1, 2, size, size, 4, 1)))
+    saved: list[int] = []
+    largest = _LargestTensor()
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t), largest:
+        out, _ = attend(q, k, v, size, size, rel_h, rel_w, impl="chunked")
+        torch.autograd.grad(out.sum(), (q, k, v, rel_h, rel_w))
+    assert largest.numel <= CHUNK_ELEMENTS < 2 * tokens**2
+    assert max(saved) <= 2 * tokens * 4, "only q, k, v, the tables and the output are kept: O(HW)"
+    eager = _LargestTensor()
+    with eager:
+        relative_attention(q, k, v, size, size, rel_h, rel_w)
+    assert eager.numel == 2 * tokens**2
