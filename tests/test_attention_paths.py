@@ -141,6 +141,7 @@ def test_cuda_auto_takes_flex_and_falls_back_to_sdpa(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(flex_attention, "flex_usable_on", lambda device: device.type == "cuda")
     monkeypatch.setattr(attention, "_flex_failed", None)
     assert attention._auto_impl(cuda) == "flex" and attention._auto_impl(torch.device("cpu")) == "chunked"
+    assert attention._auto_impl(cuda, torch.float64) == "sdpa", "flex kernels are not built for float64"
     calls = []
 
     def broken(*args, **kwargs):
@@ -299,3 +300,35 @@ def test_chunked_memory_is_linear_in_the_grid(size: int) -> None:
     with eager:
         relative_attention(q, k, v, size, size, rel_h, rel_w)
     assert eager.numel == 2 * tokens**2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("impl", ["auto", "chunked", "sdpa", "flex"])
+@pytest.mark.parametrize("size", [(7, 7), (14, 14), (28, 28)])
+def test_cuda_paths_train_like_eager(impl: str, size: tuple[int, int]) -> None:
+    """On a GPU: every path's output and gradients equal the eager path's (float32, the paper's head dims dkh = 20 and
+    dvh = 1 included), and auto takes FlexAttention without falling back."""
+    import warnings
+
+    from aacn.nn import attention
+    from aacn.nn.flex_attention import flex_usable_on
+
+    if impl == "flex" and not flex_usable_on(torch.device("cuda")):
+        pytest.skip("no FlexAttention/Triton here")
+    torch.manual_seed(0)
+    layer = AugmentedConv2d(16, 32, dk=160, dv=8, num_heads=8, max_size=size).cuda()
+    x = torch.randn(4, 16, *size, device="cuda", requires_grad=True)
+    results = []
+    for path in ("eager", impl):
+        layer.attention_impl = path
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # a flex fallback under auto would warn
+            out = layer(x)
+        out.square().sum().backward()
+        results.append([out.detach()] + [p.grad.clone() for p in layer.parameters()] + [x.grad.clone()])
+        layer.zero_grad()
+        x.grad = None
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(b, a, rtol=2e-3, atol=2e-4)
+    if impl == "auto" and flex_usable_on(torch.device("cuda")):
+        assert attention._flex_failed is None

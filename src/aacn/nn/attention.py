@@ -104,7 +104,7 @@ def attend(
     if need_weights or impl == "eager" or _tracing(q):
         out, weights = relative_attention(q, k, v, height, width, rel_h, rel_w)
         return out, (weights if need_weights else None)
-    chosen = _auto_impl(q.device) if impl == "auto" else impl
+    chosen = _auto_impl(q.device, q.dtype) if impl == "auto" else impl
     if chosen == "flex":
         return _flex_or_fallback(q, k, v, height, width, rel_h, rel_w, fallback=impl == "auto"), None
     if impl == "sdpa":
@@ -124,11 +124,16 @@ def attend(
 _flex_failed: str | None = None
 
 
-def _auto_impl(device: torch.device) -> str:
+# FlexAttention's CUDA kernels are built for these; others (float64) take SDPA.
+FLEX_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def _auto_impl(device: torch.device, dtype: torch.dtype = torch.float32) -> str:
     if device.type == "cuda":
         from .flex_attention import flex_usable_on
 
-        return "flex" if _flex_failed is None and flex_usable_on(device) else "sdpa"
+        usable = _flex_failed is None and dtype in FLEX_DTYPES and flex_usable_on(device)
+        return "flex" if usable else "sdpa"
     return "chunked"
 
 
