@@ -33,6 +33,16 @@ def _inputs(batch=2, heads=3, height=4, width=5, dk=6, dv=2, relative=True):
     return q, k, v, tables
 
 
+def _assert_same_values_and_gradients(got: torch.Tensor, expected: torch.Tensor, inputs: list[torch.Tensor]) -> None:
+    """Equal outputs and equal gradients w.r.t. every input for the same upstream gradient (float64 tolerances)."""
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    upstream = torch.randn_like(expected)
+    for a, b in zip(
+        torch.autograd.grad(got, inputs, upstream), torch.autograd.grad(expected, inputs, upstream), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("relative", [True, False])
 @pytest.mark.parametrize(
     ("height", "width", "chunk", "block", "keep"),
@@ -58,12 +68,7 @@ def test_chunked_equals_eager_with_gradients(
     got = chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, chunk, block, keep_probabilities=keep)
     kept = got.grad_fn.saved_tensors[-1] if hasattr(got.grad_fn, "saved_tensors") else None
     assert (kept is not None) == keep, "the softmax is kept exactly when asked for"
-    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
-    upstream = torch.randn_like(expected)
-    for a, b in zip(
-        torch.autograd.grad(got, inputs, upstream), torch.autograd.grad(expected, inputs, upstream), strict=True
-    ):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    _assert_same_values_and_gradients(got, expected, inputs)
 
 
 def test_chunked_gradcheck() -> None:
@@ -163,12 +168,7 @@ def test_sdpa_equals_eager_with_gradients(relative: bool) -> None:
     inputs = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
     expected, _ = relative_attention(q, k, v, 3, 5, rel_h, rel_w)
     got, _ = attend(q, k, v, 3, 5, rel_h, rel_w, impl="sdpa")
-    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
-    upstream = torch.randn_like(expected)
-    for a, b in zip(
-        torch.autograd.grad(got, inputs, upstream), torch.autograd.grad(expected, inputs, upstream), strict=True
-    ):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    _assert_same_values_and_gradients(got, expected, inputs)
 
 
 def test_flex_head_dim_padding() -> None:
