@@ -38,17 +38,17 @@ def _gather_index(positions: Tensor, length: int) -> Tensor:
 
 
 class _Tables:
-    """The relative tables of one call and the 1-D relative logits of a chunk of queries."""
+    """The relative tables of one call and the 1-D relative logits of a tile of queries."""
 
     def __init__(self, rel_h: Tensor, rel_w: Tensor, height: int, width: int) -> None:
         self.rel_h, self.rel_w = rel_h, rel_w  # (2H - 1, d), (2W - 1, d)
         self.height, self.width = height, width
 
-    def logits_1d(self, q_chunk: Tensor, index_h: Tensor, index_w: Tensor) -> tuple[Tensor, Tensor]:
-        """s_h (N, C, H) and s_w (N, C, W): each query's dot products with the rows of its own offsets."""
-        n, count = q_chunk.shape[:2]
-        s_h = (q_chunk @ self.rel_h.t()).gather(-1, index_h.expand(n, count, self.height))
-        s_w = (q_chunk @ self.rel_w.t()).gather(-1, index_w.expand(n, count, self.width))
+    def logits_1d(self, q_tile: Tensor, index_h: Tensor, index_w: Tensor) -> tuple[Tensor, Tensor]:
+        """s_h (n, C, H) and s_w (n, C, W): each query's dot products with the rows of its own offsets."""
+        n, count = q_tile.shape[:2]
+        s_h = (q_tile @ self.rel_h.t()).gather(-1, index_h.expand(n, count, self.height))
+        s_w = (q_tile @ self.rel_w.t()).gather(-1, index_w.expand(n, count, self.width))
         return s_h, s_w
 
     def bias(self, s_h: Tensor, s_w: Tensor, out: Tensor) -> Tensor:
@@ -62,8 +62,8 @@ class _Workspace:
     """One buffer reused by every tile of a call, handed out as contiguous (n, C, HW) views.
 
     A fresh 4 MB tensor per tile costs more than the work on it here: the allocator returns such blocks to the
-    system, so every tile first-touch faults its pages in again (measured: a broadcast add into a fresh tile took
-    1.75 ms, into a reused one about 0.2 ms).
+    system, so every tile first-touch faults its pages in again (profiled at a (27, 196, 196) tile on 2 CPU cores:
+    the broadcast bias add took 1.75 ms into a fresh tile, 0.47 ms into a reused one).
     """
 
     def __init__(self, elements: int, like: Tensor) -> None:
@@ -202,9 +202,11 @@ class ChunkedRelativeAttention(torch.autograd.Function):
                 if tables:
                     grid = grad_scores.view(*grad_scores.shape[:2], height, width)
                     grad_h, grad_w = grid.sum(-1), grid.sum(-2)  # (n_t, C, H), (n_t, C, W)
-                    tile = grad_h.shape[:2]
-                    full_h = grad_h.new_zeros(*tile, 2 * height - 1).scatter_add_(-1, index_h.expand_as(grad_h), grad_h)
-                    full_w = grad_w.new_zeros(*tile, 2 * width - 1).scatter_add_(-1, index_w.expand_as(grad_w), grad_w)
+                    # the gathers' adjoints: per-offset sums (n_t, C, 2H - 1) and (n_t, C, 2W - 1)
+                    full_h = grad_h.new_zeros(*grad_h.shape[:2], 2 * height - 1)
+                    full_h.scatter_add_(-1, index_h.expand_as(grad_h), grad_h)
+                    full_w = grad_w.new_zeros(*grad_w.shape[:2], 2 * width - 1)
+                    full_w.scatter_add_(-1, index_w.expand_as(grad_w), grad_w)
                     grad_q_tile.add_(full_h @ table_h).add_(full_w @ table_w)
                     q_rows = q_tile.flatten(0, 1)
                     grad_table_h.addmm_(full_h.flatten(0, 1).t(), q_rows)  # type: ignore[union-attr]
