@@ -160,6 +160,11 @@ def test_cuda_auto_takes_flex_and_falls_back_to_sdpa(monkeypatch: pytest.MonkeyP
     assert attention._auto_impl(cuda) == "sdpa" and calls == [1]
     with pytest.raises(RuntimeError, match="no kernel"):  # asked for by name: the error, not a fallback
         attention._flex_or_fallback(q, k, v, 4, 5, rel_h, rel_w, fallback=False)
+    # auto's SDPA choice is carried out (not the CPU chunked path) and computes the same function
+    monkeypatch.setattr(attention, "_auto_impl", lambda device, dtype: "sdpa")
+    got, _ = attend(q, k, v, 4, 5, rel_h, rel_w)
+    assert "Chunked" not in got.grad_fn.name()
+    torch.testing.assert_close(got, expected)
 
 
 @pytest.mark.parametrize("relative", [True, False])

@@ -107,7 +107,7 @@ def attend(
     chosen = _auto_impl(q.device, q.dtype) if impl == "auto" else impl
     if chosen == "flex":
         return _flex_or_fallback(q, k, v, height, width, rel_h, rel_w, fallback=impl == "auto"), None
-    if impl == "sdpa":
+    if chosen == "sdpa":
         from .sdpa_attention import sdpa_relative_attention
 
         return sdpa_relative_attention(q, k, v, height, width, rel_h, rel_w), None
