@@ -11,7 +11,7 @@ import warnings
 import torch
 from torch import Tensor
 
-from .relative_position import relative_logits_2d
+from .relative_position import relative_bias
 
 
 def relative_attention(
@@ -31,11 +31,9 @@ def relative_attention(
     """
     batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
     if rel_h is not None and rel_w is not None:
-        s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h, rel_w)
-        # (B, Nh, H, W, H, W) relative bias from the two 1-D terms by broadcasting, then fused into the q k^T
-        # product. Out of place on purpose: in-place adds on a view of the logits make autograd copy the whole
-        # (HW)^2 gradient once per add in backward.
-        bias = (s_h.unsqueeze(-1) + s_w.unsqueeze(-2)).reshape(batch * heads, tokens, tokens)
+        # The relative bias fused into the q k^T product. Out of place on purpose: in-place adds on a view of the
+        # logits make autograd copy the whole (HW)^2 gradient once per add in backward.
+        bias = relative_bias(q, height, width, rel_h, rel_w).view(batch * heads, tokens, tokens)
         logits = torch.baddbmm(
             bias, q.reshape(batch * heads, tokens, -1), k.reshape(batch * heads, tokens, -1).transpose(-1, -2)
         )

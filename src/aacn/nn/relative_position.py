@@ -64,3 +64,12 @@ def relative_logits_2d(q: Tensor, rel_h: Tensor, rel_w: Tensor) -> tuple[Tensor,
     s_w = relative_logits_1d(q, rel_w)  # rows along W: (B, Nh, H, W, W)
     s_h = relative_logits_1d(q.transpose(2, 3), rel_h)  # (B, Nh, W, H, H) indexed [x, y, y']
     return s_h.transpose(2, 3), s_w
+
+
+def relative_bias(q: Tensor, height: int, width: int, rel_h: Tensor, rel_w: Tensor) -> Tensor:
+    """(B, Nh, HW, HW) relative logits S_H + S_W of pre-scaled queries q (B, Nh, HW, dkh), by broadcasting the two
+    1-D terms of :func:`relative_logits_2d` (for the paths that take the bias whole: eager and SDPA)."""
+    batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
+    s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h, rel_w)
+    # (B, Nh, H, W, H, 1) + (B, Nh, H, W, 1, W) -> (B, Nh, H, W, H, W), contiguous, so the reshape is a view
+    return (s_h.unsqueeze(-1) + s_w.unsqueeze(-2)).reshape(batch, heads, tokens, tokens)

@@ -11,14 +11,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from .relative_position import relative_logits_2d
-
-
-def relative_bias(q: Tensor, height: int, width: int, rel_h: Tensor, rel_w: Tensor) -> Tensor:
-    """(B, Nh, HW, HW) relative logits S_H + S_W of pre-scaled queries q (B, Nh, HW, dkh)."""
-    batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
-    s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h, rel_w)
-    return (s_h.unsqueeze(-1) + s_w.unsqueeze(-2)).reshape(batch, heads, tokens, tokens)
+from .relative_position import relative_bias
 
 
 def sdpa_relative_attention(

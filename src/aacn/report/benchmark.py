@@ -77,11 +77,6 @@ MEASURE_TIME = True
 MEASURE_MEMORY = True
 
 
-def measure(group: str, case: str, step: Callable[[], None], device: torch.device, repeats: int = 5) -> Measurement:
-    """One case: a warm-up run, then the median of ``repeats`` timed runs, then the peak-memory run."""
-    return measure_in_turns(group, {case: step}, device, repeats)[0]
-
-
 def with_ratios(rows: list[Measurement], reference: str | None = None) -> list[Measurement]:
     """Ratios against the reference case of each group (the group's first case when ``reference`` is None)."""
     if reference is None:
