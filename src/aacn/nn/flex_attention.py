@@ -4,9 +4,11 @@ score(i, j) = q_i . k_j + s_h[i, y_j] + s_w[i, x_j], with s_h (B, Nh, HW, H) and
 :func:`relative_logits_2d`: the (HW)^2 bias never exists in memory. FlexAttention generates fused kernels through
 torch.compile (Triton on CUDA). PyTorch runs it forward-only on CPU, so on CPU this path serves inference.
 
-FlexAttention's CUDA kernels take head dims that are powers of two of at least 16; the paper's layers have dkh = 20
-and dvh = 1 to 6. Zero columns change neither q . k nor (beyond the extra zero columns, dropped) p v, so q and k are
-padded to the next supported size, v likewise, and the output cut back.
+Head dims: the paper's layers have dkh = 20 and dvh = 1 to 6. torch 2.5 and 2.6 reject head dims that are not
+powers of two ("NYI: Currently non power of 2 embedding dimension are not supported"); later releases round them up
+inside the kernel, and Triton's matrix products want operands of at least 16. Zero columns change neither q . k nor
+(beyond the extra zero columns, dropped) p v, so q and k are padded to a power of two >= 16, v likewise, and the
+output cut back: exact on every release. Not yet run on a GPU by this project.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def _flex() -> Callable[..., Tensor]:
 
 
 def supported_head_dim(size: int) -> int:
-    """The smallest power of two >= max(size, 16): a head dim FlexAttention's kernels take."""
+    """The smallest power of two >= max(size, 16): a head dim every FlexAttention release takes."""
     return max(16, 1 << (size - 1).bit_length())
 
 
@@ -72,7 +74,7 @@ def flex_relative_attention(
 ) -> Tensor:
     """softmax(q k^T + S_H + S_W) v with FlexAttention; q pre-scaled. Returns (B, Nh, HW, dvh).
 
-    ``pad_head_dims``: zero-pad q, k and v to head dims the CUDA kernels take (see the module docstring).
+    ``pad_head_dims``: zero-pad q, k and v to head dims every release takes (see the module docstring).
     """
     if not flex_available():
         raise RuntimeError(
