@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e ".[all]"
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
@@ -24,8 +24,8 @@ demo: $(STAMP)
 	$(BIN)/aacn compare --dataset digits --output runs/demo
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 # pytest exits 5 when it collects no test: that is a failure here, never a silent pass.
 pytest: $(DEV_STAMP)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from aacn import AugmentedConv2d, create_model
+from aacn.bench.appendix_baseline import appendix_forward
 from aacn.nn.attention import (
     CHUNK_ELEMENTS,
     CHUNKED_MIN_TOKENS,
@@ -19,9 +17,6 @@ from aacn.nn.attention import (
 )
 from aacn.nn.chunked_attention import chunked_relative_attention
 from reference import reference_augmented_conv
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.appendix_baseline import appendix_forward
 
 
 def _inputs(batch=2, heads=3, height=4, width=5, dk=6, dv=2, relative=True):
@@ -218,7 +213,7 @@ def test_bad_attention_options() -> None:
 
 
 def test_benchmark_harness_measures_every_case() -> None:
-    from aacn.report.benchmark import bench_layer, format_measurements
+    from aacn.bench.measure import bench_layer, format_measurements
 
     rows = bench_layer(torch.device("cpu"), batch=2, channels=16, size=8, dk=16, dv=8, heads=2, repeats=1)
     assert [r.case for r in rows] == ["appendix baseline", "aacn eager", "aacn chunked", "aacn sdpa"]

@@ -31,10 +31,10 @@ from aacn.engine import (
     train,
 )
 from aacn.engine.callbacks import NonFiniteLossError
-from aacn.engine.checkpoint import SafeCheckpointIO
+from aacn.engine.checkpoint_io import SafeCheckpointIO
+from aacn.engine.config import RECIPES, recipe_names
 from aacn.engine.module import lr_factor, parameter_groups
 
-RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 FAST = dict(epochs=2, batch_size=32, limit_train_batches=3, limit_val_batches=2, num_workers=0, accelerator="cpu")
 
 
@@ -49,13 +49,23 @@ def test_flags_override_recipe_override_defaults(tmp_path: Path) -> None:
 
 
 def test_every_recipe_resolves_and_names_its_source() -> None:
-    recipes = sorted(RECIPES.glob("*.yaml"))
-    assert len(recipes) >= 12
-    for path in recipes:
-        values = yaml.safe_load(path.read_text())
-        assert values.get("source"), f"{path.name} must name its source"
-        config = resolve_config(str(path))
-        assert config.model and config.dataset
+    names = recipe_names()
+    assert len(names) >= 13 and "digits" in names
+    for name in names:
+        values = yaml.safe_load((RECIPES / f"{name}.yaml").read_text())
+        assert values.get("source"), f"{name} must name its source"
+        config = resolve_config(name)
+        assert config.model and config.dataset and config.recipe == name
+
+
+def test_recipes_are_found_by_name_by_file_and_by_their_old_checkout_path(tmp_path: Path) -> None:
+    copy = tmp_path / "mine.yaml"
+    copy.write_text((RECIPES / "digits.yaml").read_text().replace("epochs: 5", "epochs: 3"))
+    assert resolve_config(str(copy)).epochs == 3, "a file path is read as it is"
+    assert resolve_config("recipes/digits.yaml").epochs == 5, "the pre-package spelling still names the recipe"
+    assert resolve_config("digits.yaml").epochs == 5
+    with pytest.raises(ConfigError, match=r"packaged: .*digits"):
+        resolve_config("elsewhere/digits.yaml")
 
 
 def test_config_errors_name_the_value(tmp_path: Path) -> None:

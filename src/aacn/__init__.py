@@ -1,8 +1,7 @@
 """aacn: Attention Augmented Convolutional Networks (Bello et al., ICCV 2019) in PyTorch."""
 
-from .models import create_model, list_models
+from .models import Profile, create_model, list_models, profile
 from .nn import AugmentedConv2d
-from .report import Profile, profile
 
 __version__ = "0.1.0"
 __all__ = ["AugmentedConv2d", "Profile", "__version__", "create_model", "list_models", "profile"]

@@ -8,6 +8,7 @@ import os
 import sys
 
 from . import __version__
+from .utils.extras import MissingExtraError
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -134,7 +135,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     import shlex
     from pathlib import Path
 
-    from .engine.compare import CompareOptions, compare
+    from .experiments.compare import CompareOptions, compare
 
     flags: list[str] = []
     for flag, value in (
@@ -180,7 +181,7 @@ def _cmd_attention_maps(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .report.benchmark import BenchSelection, format_measurements, run_benchmarks
+    from .bench.measure import BenchSelection, format_measurements, run_benchmarks
 
     everything = args.all or not (args.layer or args.model or args.scaling)
     selection = BenchSelection(
@@ -195,7 +196,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"device": args.device, "benchmarks": [r.as_json() for r in rows]}, indent=2))
     else:
-        from .report.hardware import describe_hardware
+        from .utils.hardware import describe_hardware
 
         print(format_measurements(rows))
         print(f"\n{describe_hardware()}; ratios against the first case of each benchmark")
@@ -323,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except MissingExtraError as error:
+        print(f"aacn: error: {error}", file=sys.stderr)
+        return 2
     except (ValueError, FileNotFoundError) as error:
         print(f"aacn: error: {error}", file=sys.stderr)
         return 2

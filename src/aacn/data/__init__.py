@@ -1,5 +1,9 @@
 """Datasets (cifar10, cifar100, imagenet, digits, fake), their transforms and a resumable data order."""
 
+from ..utils.extras import require_extra
+
+require_extra("train", "aacn.data (datasets)")
+
 from .archives import DatasetError, DatasetNotFoundError, safe_extract
 from .datasets import DATASETS, DatasetInfo, Split, build_split, dataset_info
 from .sampling import EpochSampler, ResumableDataLoader, SeededTransformDataset

@@ -1,4 +1,4 @@
-"""The dataset registry: ``--dataset`` names, their class counts, image sizes and default model pairs."""
+"""The dataset registry: ``--dataset`` names, their class counts and image sizes."""
 
 from __future__ import annotations
 
@@ -30,16 +30,14 @@ class DatasetInfo:
     name: str
     num_classes: int
     image_size: int | None  # None: the model's own input size (fake data)
-    default_models: tuple[str, ...]
-    default_recipe: str  # used by `aacn train` when no --recipe is given
 
 
 DATASETS: dict[str, DatasetInfo] = {
-    "cifar10": DatasetInfo("cifar10", 10, 32, ("resnet18_cifar", "aa_resnet18_cifar"), "cifar10_resnet18_cifar"),
-    "cifar100": DatasetInfo("cifar100", 100, 32, ("wrn28_10", "aa_wrn28_10"), "cifar100_wrn28_10"),
-    "imagenet": DatasetInfo("imagenet", 1000, 224, ("resnet50", "aa_resnet50"), "imagenet_resnet50"),
-    "digits": DatasetInfo("digits", 10, DIGITS_IMAGE_SIZE, ("resnet18_cifar", "aa_resnet18_cifar"), "digits"),
-    "fake": DatasetInfo("fake", 10, None, ("resnet18_cifar", "aa_resnet18_cifar"), "digits"),
+    "cifar10": DatasetInfo("cifar10", 10, 32),
+    "cifar100": DatasetInfo("cifar100", 100, 32),
+    "imagenet": DatasetInfo("imagenet", 1000, 224),
+    "digits": DatasetInfo("digits", 10, DIGITS_IMAGE_SIZE),
+    "fake": DatasetInfo("fake", 10, None),
 }
 
 

@@ -1,8 +1,12 @@
-"""Training and evaluation on Lightning: the LightningModule, data module, callbacks, checkpoints and recipes."""
+"""Training and evaluation on Lightning: the LightningModule, data module, callbacks, checkpoint IO and recipes."""
 
-from .checkpoint import CheckpointError, load_checkpoint_file
+from ..utils.extras import require_extra
+
+require_extra("train", "training, evaluation and export (aacn.engine)")
+
+from ..checkpoints import CheckpointError, load_checkpoint_file, model_from_checkpoint
 from .config import ConfigError, TrainConfig, resolve_config
-from .evaluate import evaluate, model_from_checkpoint
+from .evaluate import evaluate
 from .export import export_safetensors
 from .train import TrainingInterrupted, train
 

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-RECIPES_DIR = Path(__file__).resolve().parents[3] / "recipes"  # the repository's recipes/ (source checkouts)
+# The recipes ship inside the package (aacn/recipes/*.yaml), so a wheel finds them as a checkout does.
+RECIPES = resources.files("aacn") / "recipes"
+# The recipe `aacn train --dataset D` uses when no --recipe is given: settings that suit D.
+DEFAULT_RECIPES = {
+    "cifar10": "cifar10_resnet18_cifar",
+    "cifar100": "cifar100_wrn28_10",
+    "imagenet": "imagenet_resnet50",
+    "digits": "digits",
+    "fake": "digits",
+}
 
 
 class ConfigError(ValueError):
@@ -90,14 +101,27 @@ class TrainConfig:
         return self
 
 
-def find_recipe(recipe: str) -> Path:
-    """A recipe path, or a name looked up in the repository's recipes/ folder."""
-    candidates = [Path(recipe), RECIPES_DIR / recipe, RECIPES_DIR / f"{recipe}.yaml"]
-    for path in candidates:
-        if path.is_file():
-            return path
-    known = sorted(p.stem for p in RECIPES_DIR.glob("*.yaml")) if RECIPES_DIR.is_dir() else []
-    raise ConfigError(f"recipe {recipe!r} not found (no such file, nor in {RECIPES_DIR}); known: {', '.join(known)}")
+def recipe_names() -> list[str]:
+    """The recipes that ship with aacn."""
+    return sorted(entry.name.removesuffix(".yaml") for entry in RECIPES.iterdir() if entry.name.endswith(".yaml"))
+
+
+def find_recipe(recipe: str) -> Path | Traversable:
+    """A YAML file, or the name of a packaged recipe (``digits``, ``cifar100_aa_wrn28_10``, ...).
+
+    ``recipes/NAME.yaml``, the spelling of source checkouts before the recipes moved into the package, still names
+    the packaged recipe NAME when no such file exists.
+    """
+    path = Path(recipe)
+    if path.is_file():
+        return path
+    packaged = RECIPES / f"{path.name.removesuffix('.yaml')}.yaml"
+    if packaged.is_file() and (path.parent == Path(".") or path.parent.name == "recipes"):
+        return packaged
+    raise ConfigError(
+        f"recipe {recipe!r} not found: no such file, and no packaged recipe of that name; "
+        f"packaged: {', '.join(recipe_names())}"
+    )
 
 
 def load_recipe(recipe: str) -> dict[str, Any]:
@@ -122,9 +146,9 @@ def resolve_config(recipe: str | None = None, **overrides: Any) -> TrainConfig:
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     explicit = recipe is not None
     if recipe is None:
-        recipe = dataset_info(overrides.get("dataset") or TrainConfig.dataset).default_recipe
-        if not RECIPES_DIR.is_dir():  # an installed wheel without the repository's recipes
-            recipe = None
+        dataset = overrides.get("dataset") or TrainConfig.dataset
+        dataset_info(dataset)  # an unknown dataset fails here, naming the known ones
+        recipe = DEFAULT_RECIPES.get(dataset)
     values: dict[str, Any] = {}
     if recipe:
         recipe_values = load_recipe(recipe)
@@ -157,7 +181,7 @@ def resolve_config(recipe: str | None = None, **overrides: Any) -> TrainConfig:
 
 
 def save_config(config: TrainConfig, path: Path) -> None:
-    from .checkpoint import atomic_write_text
+    from ..utils import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
 

@@ -7,32 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from torch import nn
 
-from ..models import create_model
-from .checkpoint import CheckpointError, load_checkpoint_file
+from ..checkpoints import CheckpointError, model_from_checkpoint
 from .config import TrainConfig, config_from_dict
 from .datamodule import ImageDataModule
 from .module import ClassificationModule
-
-
-def model_from_checkpoint(path: str | Path, ema: bool = False) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model a training checkpoint holds and load its weights (or its EMA weights)."""
-    checkpoint = load_checkpoint_file(path)
-    meta = checkpoint.get("aacn")
-    if not isinstance(meta, dict) or "model" not in meta:
-        raise CheckpointError(f"checkpoint {path} has no aacn model description; was it written by `aacn train`?")
-    prefix = "ema.module." if ema else "model."
-    state = {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-    if not state:
-        raise CheckpointError(f"checkpoint {path} holds no {'EMA ' if ema else ''}weights (no '{prefix}*' entries)")
-    try:
-        model = create_model(meta["model"], num_classes=meta["num_classes"], **meta.get("model_args", {}))
-        model.load_state_dict(state)
-    except (RuntimeError, ValueError, KeyError) as error:
-        first = str(error).strip().splitlines()[0]
-        raise CheckpointError(f"checkpoint {path} does not fit model {meta.get('model')!r}: {first}") from None
-    return model, meta
 
 
 def evaluate(

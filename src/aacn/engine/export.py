@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import atomic_write_bytes, atomic_write_text
-from .evaluate import model_from_checkpoint
+from ..checkpoints import model_from_checkpoint
+from ..utils import atomic_write_bytes, atomic_write_text
 
 
 def export_safetensors(checkpoint: str | Path, output: str | Path | None = None, ema: bool = False) -> dict[str, Any]:

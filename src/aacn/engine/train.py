@@ -16,11 +16,12 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, Ri
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ..checkpoints import CheckpointError, load_checkpoint_file
 from ..data import dataset_info
-from ..models import create_model, get_spec
-from ..report.profile import profile
+from ..models import create_model, get_spec, profile
+from ..utils import atomic_write_text
 from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
-from .checkpoint import CheckpointError, SafeCheckpointIO, atomic_write_text, load_checkpoint_file
+from .checkpoint_io import SafeCheckpointIO
 from .config import ConfigError, TrainConfig, save_config
 from .csv_log import ResumableCSVLogger
 from .datamodule import ImageDataModule

@@ -1,5 +1,1 @@
-"""Reports: model profiles (params, FLOPs) and the model table of ``aacn models``."""
-
-from .profile import Profile, profile
-
-__all__ = ["Profile", "profile"]
+"""Reports: the model table and plot, the comparison report and curves, attention-map figures."""

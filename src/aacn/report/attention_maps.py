@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nn import AugmentedConv2d
+from ..utils.extras import require_extra
 
 
 @dataclass
@@ -83,6 +84,7 @@ def plot_attention_maps(
     maps: AttentionMaps, display: Tensor, queries: list[tuple[int, int]], path: Path, title: str
 ) -> None:
     """Grid figure: one row per query; the image with the query marked, then one overlay per head."""
+    require_extra("report", "drawing figures")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,8 +144,8 @@ def attention_figure(
     from PIL import Image, UnidentifiedImageError
     from torchvision.transforms.v2 import functional as TF
 
+    from ..checkpoints import model_from_checkpoint
     from ..data.transforms import normalization_stats
-    from ..engine import model_from_checkpoint
 
     model, meta = model_from_checkpoint(checkpoint, ema=ema)
     dataset = meta.get("config", {}).get("dataset", "imagenet")

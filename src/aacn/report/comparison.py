@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import PAPER
+from ..utils import atomic_write_text
 
 # settings of the paper: (dataset, model) pairs whose reported figures we print beside ours
 PAPER_SETTINGS = {"imagenet": "ImageNet", "cifar100": "CIFAR-100"}
@@ -118,16 +119,12 @@ def format_table(rows: list[ModelSummary]) -> str:
 
 
 def write_results_json(rows: list[ModelSummary], path: Path, context: dict[str, Any]) -> None:
-    from ..engine.checkpoint import atomic_write_text
-
     payload = {**context, "models": [asdict(r) for r in rows]}
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
 def write_report(rows: list[ModelSummary], path: Path, context: dict[str, Any]) -> None:
     """report.md: what was run, on what, the table and the curves."""
-    from ..engine.checkpoint import atomic_write_text
-
     seeds = ", ".join(str(s) for s in context["seeds"])
     lines = [
         f"# {context['dataset']}: {' vs '.join(r.model for r in rows)}",

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.extras import require_extra
+
 
 def plot_curves(curves: dict[str, list[dict[str, dict[int, float]]]], path: Path, title: str) -> None:
     """``curves[model]`` holds one {"train_loss": {epoch: v}, "val_top1": {epoch: v}} per seed."""
+    require_extra("report", "drawing figures")
     import matplotlib
 
     matplotlib.use("Agg")

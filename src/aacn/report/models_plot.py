@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.extras import require_extra
 from .models_table import ModelRow
 
 
@@ -15,6 +16,7 @@ def plain_aa_pairs(rows: list[ModelRow]) -> list[tuple[ModelRow, ModelRow]]:
 
 
 def plot_models(rows: list[ModelRow], path: Path) -> None:
+    require_extra("report", "drawing figures")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..models import create_model, get_spec, list_models
-from .profile import profile
+from ..models import create_model, get_spec, list_models, profile
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The baseline: a literal PyTorch port of the paper's appendix algorithm, as public ports write it.
+"""The benchmarks' baseline: a literal PyTorch port of the paper's appendix algorithm, as public ports write it.
 
 Bello et al. (2019), Appendix: relative logits are computed against all 2L - 1 table rows, turned from relative to
 absolute indexing by the pad-reshape-slice "skew" (rel_to_abs), then `tile`d (here `repeat`) to a full

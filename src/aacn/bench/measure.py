@@ -27,8 +27,7 @@ from torch import nn
 
 from ..models import create_model
 from ..nn import AugmentedConv2d
-
-REPO = Path(__file__).resolve().parents[3]
+from .appendix_baseline import appendix_forward
 
 
 @dataclass
@@ -94,17 +93,6 @@ def with_ratios(rows: list[Measurement], reference: str | None = None) -> list[M
     return rows
 
 
-def _appendix_forward() -> Callable | None:
-    """The appendix-algorithm baseline of benchmarks/, when this is a source checkout."""
-    if str(REPO) not in sys.path and (REPO / "benchmarks" / "appendix_baseline.py").is_file():
-        sys.path.insert(0, str(REPO))
-    try:
-        from benchmarks.appendix_baseline import appendix_forward
-    except ImportError:
-        return None
-    return appendix_forward
-
-
 def _train_step(
     module: Callable[[torch.Tensor], torch.Tensor], params: list[nn.Parameter], x: torch.Tensor
 ) -> Callable[[], None]:
@@ -119,7 +107,7 @@ def _train_step(
 
 
 LAYER_CASES: tuple[tuple[str, str | None], ...] = (
-    ("appendix baseline", None),  # None: benchmarks/appendix_baseline.py on the same parameters
+    ("appendix baseline", None),  # None: aacn.bench.appendix_baseline on the same parameters
     ("aacn eager", "eager"),
     ("aacn chunked", "chunked"),
     ("aacn sdpa", "sdpa"),
@@ -131,22 +119,19 @@ def _layer_group(
     group: str, x: torch.Tensor, device: torch.device, repeats: int, channels: int, **layer_kwargs: object
 ) -> list[Measurement]:
     """Forward+backward of one AugmentedConv2d configuration through every path, the baseline first."""
-    appendix = _appendix_forward()
     steps: dict[str, Callable[[], None]] = {}
     for name, impl in LAYER_CASES:
         if impl == "flex" and device.type != "cuda":
             continue
         layer = AugmentedConv2d(channels, channels, 3, **layer_kwargs).to(device)  # type: ignore[arg-type]
         if impl is None:
-            if appendix is None:
-                continue
-            forward: Callable = lambda inp, layer=layer: appendix(layer, inp)  # noqa: E731
+            forward: Callable = lambda inp, layer=layer: appendix_forward(layer, inp)  # noqa: E731
         else:
             layer.attention_impl = impl
             forward = layer
         steps[name] = _train_step(forward, [*layer.parameters()], x)
     rows = measure_in_turns(group, steps, device, repeats)
-    return with_ratios(rows, "appendix baseline" if appendix else "aacn eager")
+    return with_ratios(rows, "appendix baseline")
 
 
 def bench_layer(

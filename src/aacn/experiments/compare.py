@@ -18,7 +18,7 @@ from typing import Any
 from ..data import dataset_info
 from ..report.comparison import ModelSummary, format_table, read_curves, summarize, write_report, write_results_json
 from ..report.curves import plot_curves
-from ..report.hardware import describe_hardware
+from ..utils.hardware import describe_hardware
 from .config import ConfigError, resolve_config
 
 
@@ -31,6 +31,16 @@ class CompareOptions:
     recipe: str | None = None
     train_flags: tuple[str, ...] = ()  # extra `aacn train` flags, the same for every run
     command: str = "aacn compare"
+
+
+# The model pair `aacn compare --dataset D` trains when no --models is given: a plain model and its AA twin.
+DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
+    "cifar10": ("resnet18_cifar", "aa_resnet18_cifar"),
+    "cifar100": ("wrn28_10", "aa_wrn28_10"),
+    "imagenet": ("resnet50", "aa_resnet50"),
+    "digits": ("resnet18_cifar", "aa_resnet18_cifar"),
+    "fake": ("resnet18_cifar", "aa_resnet18_cifar"),
+}
 
 
 def run_dir(output: Path, model: str, seed: int) -> Path:
@@ -68,8 +78,8 @@ def _train_one(options: CompareOptions, model: str, seed: int, index: int, total
 
 def compare(options: CompareOptions) -> list[ModelSummary]:
     """Train every model with every seed (or reuse finished runs), then write report.md, results.json, curves.png."""
-    info = dataset_info(options.dataset)
-    models = options.models or list(info.default_models)
+    dataset_info(options.dataset)  # an unknown dataset fails before anything runs
+    models = options.models or list(DEFAULT_MODELS[options.dataset])
     if len(set(models)) != len(models):
         raise ConfigError(f"--models lists a model twice: {','.join(models)}")
     # Resolve once up front: a bad model name or recipe fails before any training starts.

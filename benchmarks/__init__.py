@@ -1,1 +1,0 @@
-"""Speed and memory benchmarks; run by hand (python -m benchmarks.run) or through `aacn bench`."""

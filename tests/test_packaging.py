@@ -1,0 +1,223 @@
+"""aacn as a library: imports point only down, the core needs torch alone, and a built wheel behaves as the checkout."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+import yaml
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "aacn"
+REPO = SRC.parents[1]
+
+# Floors of the package, lowest first (docs/design.md): a module may import its own part and lower floors only.
+FLOORS = {
+    "nn": 0,
+    "utils": 0,
+    "models": 1,
+    "data": 1,
+    "checkpoints": 2,
+    "engine": 3,
+    "report": 3,
+    "bench": 3,
+    "experiments": 4,
+    "cli": 5,
+    "__main__": 6,  # `python -m aacn`: the entry point above the command
+}
+# `import aacn` is the light core: its __init__ may reach these parts only.
+ROOT_IMPORTS = {"nn", "models", "utils"}
+# What the optional extras bring; the core must run with every one of them blocked.
+OPTIONAL = ("lightning", "torchmetrics", "torchvision", "numpy", "PIL", "yaml", "sklearn", "safetensors", "rich")
+OPTIONAL += ("tensorboard", "matplotlib", "scipy", "timm", "onnx", "onnxruntime")
+
+
+def _part(module: str) -> str:
+    """'aacn.engine.train' -> 'engine'; 'aacn' -> '' (the package root)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _imported(path: Path, module: str) -> list[tuple[int, str]]:
+    """(line, absolute module) of every aacn import in the file, in functions too, relative ones resolved."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names if alias.name.split(".")[0] == "aacn"]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            if target.split(".")[0] == "aacn":
+                found.append((node.lineno, target))
+    return found
+
+
+def upward_imports(src: Path) -> list[str]:
+    """Every import of the package at ``src`` that points to a peer or a higher floor."""
+    problems = []
+    for path in sorted(src.rglob("*.py")):
+        relative = path.relative_to(src.parent).with_suffix("")
+        module = ".".join(relative.parts[:-1] if relative.name == "__init__" else relative.parts)
+        own = _part(module)
+        for line, target in _imported(path, module):
+            other = _part(target)
+            if other == own:
+                continue
+            if own == "":
+                allowed = other in ROOT_IMPORTS
+            elif other == "":
+                allowed = FLOORS[own] > max(FLOORS[p] for p in ROOT_IMPORTS)  # the root re-exports the core
+            else:
+                allowed = FLOORS[other] < FLOORS[own]
+            if not allowed:
+                problems.append(f"{path.relative_to(src.parent)}:{line}: {module} imports {target}")
+    return problems
+
+
+def test_every_part_of_the_package_has_a_floor() -> None:
+    parts = {
+        p.stem if p.is_file() else p.name for p in SRC.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()
+    }
+    assert parts - {"__init__"} == set(FLOORS)
+
+
+def test_imports_point_only_down() -> None:
+    assert upward_imports(SRC) == []
+
+
+def test_the_import_check_catches_an_upward_and_a_sideways_import(tmp_path: Path) -> None:
+    package = tmp_path / "aacn"
+    for part in ("nn", "engine", "report"):
+        (package / part).mkdir(parents=True)
+        (package / part / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("from .nn import x\n")
+    (package / "nn" / "layer.py").write_text("def f():\n    from ..engine import train\n")  # lazy, still upward
+    (package / "report" / "figure.py").write_text("from aacn.engine.module import M\n")  # a peer
+    (package / "engine" / "train.py").write_text("from ..nn import layer\nfrom . import module\n")  # fine
+    assert upward_imports(package) == [
+        "aacn/nn/layer.py:2: aacn.nn.layer imports aacn.engine",
+        "aacn/report/figure.py:1: aacn.report.figure imports aacn.engine.module",
+    ]
+
+
+LIGHT_CORE = """
+import sys
+for name in {optional!r}:
+    sys.modules[name] = None  # `import name` now fails, and find_spec(name) says it is not installed
+import torch
+import aacn
+layer = aacn.AugmentedConv2d(8, 16, 3, dk=8, dv=4, num_heads=2, max_size=6)
+x = torch.randn(2, 8, 6, 5, requires_grad=True)
+layer(x).sum().backward()
+model = aacn.create_model("aa_resnet18_cifar", num_classes=3)
+model(torch.randn(2, 3, 32, 32)).sum().backward()
+counted = aacn.profile(model, 32)
+from aacn.cli import main
+code = main(["models", "--filter", "resnet18_cifar", "--json"])
+print("RESULT", len(aacn.list_models()), counted.params, code, x.grad.abs().sum().item() > 0)
+"""
+
+
+def test_core_runs_with_every_optional_package_blocked(tmp_path: Path) -> None:
+    script = LIGHT_CORE.format(optional=OPTIONAL)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    result = next(line for line in done.stdout.splitlines() if line.startswith("RESULT")).split()
+    assert result[1:] == ["22", "10615507", "0", "True"], result
+
+
+@pytest.mark.parametrize(
+    ("argv", "extra"),
+    [
+        (["train", "--dataset", "digits", "--output", "out"], "train"),
+        (["eval", "--checkpoint", "x.ckpt", "--dataset", "digits"], "train"),
+        (["compare", "--dataset", "digits", "--output", "out"], "train"),
+        (["models", "--filter", "resnet18_cifar", "--plot", "m.png"], "report"),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_the_install(tmp_path: Path, argv: list[str], extra: str) -> None:
+    blocked = ("lightning", "matplotlib")
+    script = (
+        f"import sys\nfor n in {blocked!r}: sys.modules[n] = None\nfrom aacn.cli import main\nsys.exit(main({argv!r}))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"pip install 'aacn[{extra}]'" in done.stderr
+
+
+# ---------------------------------------------------------------- the wheel
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, check=False)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment holding the built wheel; the dependencies come from this one's site-packages
+    through a plain path entry (its .pth files, the editable install's among them, are not processed)."""
+    root = tmp_path_factory.mktemp("wheel")
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(root), str(REPO)],
+        root,
+    )
+    (wheel,) = root.glob("aacn-*.whl")
+    venv = root / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], root)
+    python = venv / "bin" / "python"
+    site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], root).strip()
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    _run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        root,
+    )
+    return venv
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+
+@pytest.mark.slow
+def test_the_wheel_imports_from_its_own_install_not_the_checkout(wheel_env: Path, tmp_path: Path) -> None:
+    code = "import aacn, sys; print(aacn.__file__); print(any('/src' in p and 'aacn' not in p for p in sys.path))"
+    out = _run([str(wheel_env / "bin" / "python"), "-c", code], tmp_path, _clean_env()).split()
+    assert out[0].startswith(str(wheel_env)), out
+    assert not out[0].startswith(str(REPO)) and str(REPO / "src") not in out[1]
+
+
+@pytest.mark.slow
+def test_the_wheel_trains_with_the_same_resolved_config_as_the_checkout(wheel_env: Path, tmp_path: Path) -> None:
+    flags = ["train", "--dataset", "digits", "--epochs", "1", "--limit-train-batches", "1"]
+    flags += ["--limit-val-batches", "1", "--workers", "0", "--accelerator", "cpu", "--output", "run"]
+    configs = []
+    for name, command in (("wheel", [str(wheel_env / "bin" / "aacn")]), ("checkout", [sys.executable, "-m", "aacn"])):
+        folder = tmp_path / name
+        folder.mkdir()
+        _run([*command, *flags], folder, _clean_env())
+        configs.append(yaml.safe_load((folder / "run" / "config.yaml").read_text()))
+    assert configs[0] == configs[1]
+    assert configs[0]["recipe"] == "digits" and configs[0]["lr"] == 0.05, "the dataset's recipe applied"
+
+
+@pytest.mark.slow
+def test_the_wheel_benchmarks_against_the_appendix_baseline(wheel_env: Path, tmp_path: Path) -> None:
+    out = _run(
+        [str(wheel_env / "bin" / "aacn"), "bench", "--layer", "--repeats", "1", "--json"], tmp_path, _clean_env()
+    )
+    rows = json.loads(out)["benchmarks"]
+    baseline = [r for r in rows if r["case"] == "appendix baseline"]
+    assert len(baseline) == 1 and baseline[0]["time_ratio"] == 1.0 and baseline[0]["peak_mb"] is not None
+    assert {r["case"] for r in rows} >= {"aacn eager", "aacn chunked", "aacn sdpa"}
