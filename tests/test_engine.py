@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ import yaml
 
 from aacn import create_model
 from aacn.cli import main
+from aacn.config import RECIPES, recipe_names
 from aacn.engine import (
     CheckpointError,
     ConfigError,
@@ -32,7 +34,6 @@ from aacn.engine import (
 )
 from aacn.engine.callbacks import NonFiniteLossError
 from aacn.engine.checkpoint_io import SafeCheckpointIO
-from aacn.engine.config import RECIPES, recipe_names
 from aacn.engine.module import lr_factor, parameter_groups
 
 FAST = dict(epochs=2, batch_size=32, limit_train_batches=3, limit_val_batches=2, num_workers=0, accelerator="cpu")
@@ -81,6 +82,44 @@ def test_config_errors_name_the_value(tmp_path: Path) -> None:
         resolve_config("nope")
     with pytest.raises(ValueError, match=r"unknown model 'resnet5'"):
         resolve_config(None, model="resnet5")
+
+
+def test_every_setting_is_a_flag_and_the_flags_round_trip() -> None:
+    import argparse
+
+    from aacn.config import SETTINGS, add_setting_flags, setting_flags, setting_overrides
+    from aacn.engine import TrainConfig
+
+    settable = {f.name for f in dataclasses.fields(TrainConfig)} - {"recipe", "source"}
+    assert {f.name for f in SETTINGS} == settable
+    parser = argparse.ArgumentParser()
+    add_setting_flags(parser)
+    chosen = {
+        "model": "aa_resnet50", "epochs": 3, "batch_size": 16, "lr": 0.25, "nesterov": False, "compile": True,
+        "milestones": [2, 5], "model_args": {"key_ratio": 0.25, "aa_stages": [3, 4]}, "precision": "bf16-mixed",
+        "num_workers": 0, "weight_decay": 0.0, "image_size": 64, "devices": "0,1",
+    }  # fmt: skip
+    flags = setting_flags(chosen)
+    assert "--no-nesterov" in flags and "--workers" in flags and "--weight-decay" in flags
+    overrides = setting_overrides(parser.parse_args(flags))
+    assert {k: v for k, v in overrides.items() if v is not None} == chosen
+    assert setting_overrides(parser.parse_args(["-b", "8", "--wd", "0.1", "-j", "1"]))["batch_size"] == 8
+    assert setting_overrides(parser.parse_args([]))["model_args"] is None, "an absent flag keeps the recipe's value"
+
+
+def test_recipe_values_of_the_wrong_type_are_named(tmp_path: Path) -> None:
+    for line, message in (
+        ("epochs: '5'", r"epochs must be int, got '5' \(str\)"),
+        ("lr: fast", r"lr must be float, got 'fast'"),
+        ("nesterov: 1", r"nesterov must be bool, got 1"),
+        ("milestones: 60", r"milestones must be list, got 60"),
+        ("epochs: 2.5", r"epochs must be int, got 2.5"),
+    ):
+        recipe = tmp_path / "r.yaml"
+        recipe.write_text(f"dataset: digits\n{line}\n")
+        with pytest.raises(ConfigError, match=message):
+            resolve_config(str(recipe))
+    assert resolve_config(None, lr=1).lr == 1, "an int is a valid float"
 
 
 def test_lr_schedule_warmup_cosine_multistep() -> None:
@@ -327,6 +366,21 @@ def test_sigterm_saves_mid_epoch_and_resume_is_exact(tmp_path: Path, uninterrupt
     assert "stopped by signal 15" in stderr and "continue with --resume" in stderr and "Traceback" not in stderr
     step, _ = _weights(tmp_path / "last.ckpt")
     assert 12 < step < 36
+    resumed = _aacn("--output", str(tmp_path), "--resume")
+    assert resumed.wait() == 0, resumed.stderr.read()[-2000:]
+    _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigint_stops_like_sigterm_and_resume_is_exact(tmp_path: Path, uninterrupted: Path) -> None:
+    process = _aacn("--output", str(tmp_path))
+    _wait_for(tmp_path / "last.ckpt", process)
+    time.sleep(0.5)  # into the second epoch
+    process.send_signal(signal.SIGINT)
+    assert process.wait() == 128 + signal.SIGINT
+    stderr = process.stderr.read()
+    assert "stopped by signal 2" in stderr and "Traceback" not in stderr
+    assert 12 < _weights(tmp_path / "last.ckpt")[0] < 36, "saved mid-epoch, at the end of a batch"
     resumed = _aacn("--output", str(tmp_path), "--resume")
     assert resumed.wait() == 0, resumed.stderr.read()[-2000:]
     _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)

@@ -23,6 +23,7 @@ FLOORS = {
     "models": 1,
     "data": 1,
     "checkpoints": 2,
+    "config": 2,
     "engine": 3,
     "report": 3,
     "bench": 3,

@@ -8,6 +8,7 @@ import os
 import sys
 
 from . import __version__
+from .config import add_setting_flags
 from .utils.extras import MissingExtraError
 
 
@@ -38,61 +39,11 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_args(pairs: list[str] | None) -> dict | None:
-    """--model-arg key=value pairs; values are read as YAML (0.25, true, [2, 3])."""
-    if not pairs:
-        return None
-    import yaml
-
-    parsed = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--model-arg takes key=value, got {pair!r} (e.g. --model-arg key_ratio=0.25)")
-        parsed[key.strip()] = yaml.safe_load(value)
-    return parsed
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .engine import resolve_config, train
+    from .config import resolve_config, setting_overrides
+    from .engine import train
 
-    milestones = [int(m) for m in args.milestones.split(",")] if args.milestones else None
-    config = resolve_config(
-        args.recipe,
-        model=args.model,
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        download=args.download,
-        output=args.output,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        nesterov=args.nesterov,
-        weight_decay=args.weight_decay,
-        label_smoothing=args.label_smoothing,
-        scheduler=args.scheduler,
-        milestones=milestones,
-        gamma=args.gamma,
-        warmup_epochs=args.warmup_epochs,
-        ema_decay=args.ema_decay,
-        grad_clip=args.grad_clip,
-        precision=args.precision,
-        channels_last=args.channels_last,
-        compile=args.compile,
-        seed=args.seed,
-        deterministic=args.deterministic,
-        num_workers=args.workers,
-        accelerator=args.accelerator,
-        devices=args.devices,
-        num_nodes=args.num_nodes,
-        strategy=args.strategy,
-        image_size=args.image_size,
-        model_args=_model_args(args.model_arg),
-        limit_train_batches=args.limit_train_batches,
-        limit_val_batches=args.limit_val_batches,
-    )
+    config = resolve_config(args.recipe, **setting_overrides(args))
     results = train(config, resume=args.resume)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # one line per run, from rank 0
@@ -131,28 +82,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# The training settings `aacn compare` takes and hands unchanged to every run (the recipe sets the rest).
+COMPARE_SETTINGS = (
+    "epochs", "batch_size", "num_workers", "accelerator", "devices", "precision", "data_dir", "download",
+    "limit_train_batches", "limit_val_batches",
+)  # fmt: skip
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     import shlex
     from pathlib import Path
 
+    from .config import setting_flags, setting_overrides
     from .experiments.compare import CompareOptions, compare
 
-    flags: list[str] = []
-    for flag, value in (
-        ("--epochs", args.epochs),
-        ("--batch-size", args.batch_size),
-        ("--workers", args.workers),
-        ("--accelerator", args.accelerator),
-        ("--devices", args.devices),
-        ("--precision", args.precision),
-        ("--data-dir", args.data_dir),
-        ("--limit-train-batches", args.limit_train_batches),
-        ("--limit-val-batches", args.limit_val_batches),
-    ):
-        if value is not None:
-            flags += [flag, str(value)]
-    if args.download:
-        flags.append("--download")
     try:
         seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
     except ValueError:
@@ -163,7 +106,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
         seeds=seeds or (0,),
         recipe=args.recipe,
-        train_flags=tuple(flags),
+        train_flags=tuple(setting_flags(setting_overrides(args, COMPARE_SETTINGS))),
         command=" ".join(shlex.quote(a) for a in ["aacn", *sys.argv[1:]])
         if sys.argv[1:2] == ["compare"]
         else "aacn compare",
@@ -203,45 +146,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_train_flags(parser: argparse.ArgumentParser) -> None:
-    add = parser.add_argument
-    add("--model", help="model name (aacn models lists them)")
-    add("--dataset", help="cifar10, cifar100, imagenet, digits or fake")
-    add("--data-dir", help="folder holding the dataset (default ./data)")
-    add("--download", action="store_true", default=None, help="download the dataset if missing (CIFAR)")
-    add("--recipe", help="a recipe name from recipes/ or a YAML path; flags override its values")
-    add("--output", help="run folder: last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json")
-    add("--resume", action="store_true", help="continue the run in --output from its last.ckpt")
-    add("--epochs", type=int)
-    add("-b", "--batch-size", type=int, help="images per device and step")
-    add("--optimizer", choices=["sgd", "adamw"])
-    add("--lr", type=float, help="base learning rate")
-    add("--momentum", type=float)
-    add("--nesterov", action=argparse.BooleanOptionalAction, default=None)
-    add("--wd", "--weight-decay", dest="weight_decay", type=float, help="not applied to norms, biases, rel tables")
-    add("--label-smoothing", type=float)
-    add("--scheduler", choices=["cosine", "multistep", "constant"])
-    add("--milestones", help="epochs at which multistep multiplies the lr by --gamma, e.g. 60,120,160")
-    add("--gamma", type=float)
-    add("--warmup-epochs", type=float, help="linear warm-up length, in epochs")
-    add("--ema-decay", type=float, help="keep EMA weights with this decay and evaluate them too (0: off)")
-    add("--grad-clip", type=float, help="clip the gradient norm to this value (0: off)")
-    add("--precision", choices=["32", "bf16-mixed", "16-mixed"])
-    add("--channels-last", action="store_true", default=None)
-    add("--compile", action="store_true", default=None, help="torch.compile the model")
-    add("--seed", type=int)
-    add("--deterministic", action="store_true", default=None, help="deterministic algorithms only")
-    add("-j", "--workers", type=int, help="data loading worker processes per device")
-    add("--accelerator", help="cpu, gpu, auto")
-    add("--devices", help="'auto', a count, or a list such as 0,1")
-    add("--num-nodes", type=int)
-    add("--strategy", help="auto, ddp, ddp_spawn, fsdp, ...")
-    add("--image-size", type=int, help="training image side (default: the dataset's)")
-    add("--model-arg", action="append", metavar="KEY=VALUE", help="create_model override, e.g. key_ratio=0.25")
-    add("--limit-train-batches", type=float, help="fraction (<= 1) or count of training batches per epoch")
-    add("--limit-val-batches", type=float, help="fraction (<= 1) or count of validation batches")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aacn", description="Attention Augmented Convolutional Networks (Bello et al., ICCV 2019)."
@@ -256,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
 
     train = commands.add_parser("train", help="train a model (Lightning; torchrun works unchanged)")
-    _add_train_flags(train)
+    train.add_argument("--recipe", help="a packaged recipe's name or a YAML file; flags override its values")
+    train.add_argument("--resume", action="store_true", help="continue the run in --output from its last.ckpt")
+    add_setting_flags(train)
     train.set_defaults(func=_cmd_train)
 
     comparison = commands.add_parser("compare", help="train models with one recipe and seeds; write a report")
@@ -265,16 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
     comparison.add_argument("--output", required=True)
     comparison.add_argument("--recipe", help="default: the dataset's recipe")
-    comparison.add_argument("--epochs", type=int)
-    comparison.add_argument("-b", "--batch-size", type=int)
-    comparison.add_argument("-j", "--workers", type=int)
-    comparison.add_argument("--accelerator")
-    comparison.add_argument("--devices")
-    comparison.add_argument("--precision", choices=["32", "bf16-mixed", "16-mixed"])
-    comparison.add_argument("--data-dir")
-    comparison.add_argument("--download", action="store_true")
-    comparison.add_argument("--limit-train-batches", type=float)
-    comparison.add_argument("--limit-val-batches", type=float)
+    add_setting_flags(comparison, COMPARE_SETTINGS)
     comparison.set_defaults(func=_cmd_compare)
 
     maps = commands.add_parser("attention-maps", help="draw each head's attention for chosen query pixels")

@@ -5,7 +5,7 @@ from ..utils.extras import require_extra
 require_extra("train", "training, evaluation and export (aacn.engine)")
 
 from ..checkpoints import CheckpointError, load_checkpoint_file, model_from_checkpoint
-from .config import ConfigError, TrainConfig, resolve_config
+from ..config import ConfigError, TrainConfig, resolve_config
 from .evaluate import evaluate
 from .export import export_safetensors
 from .train import TrainingInterrupted, train

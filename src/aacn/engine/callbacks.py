@@ -11,6 +11,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import OnExceptionCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 
@@ -68,45 +69,51 @@ class NonFiniteLossCallback(L.Callback):
             )
 
 
-class SignalCheckpoint(L.Callback):
-    """SIGTERM (Lightning's own handler) and SIGINT stop at the end of the current batch and save ``last.ckpt``.
+class SignalCheckpoint(OnExceptionCheckpoint):
+    """SIGTERM and SIGINT stop training at the end of the current batch and save ``last.ckpt``.
 
-    SIGINT is turned into the same graceful stop as SIGTERM; a second SIGINT interrupts at once.
+    SIGTERM is Lightning's own graceful stop: its handler marks the trainer, the loop raises ``SIGTERMException``
+    after the batch, and this callback (Lightning's ``OnExceptionCheckpoint``, for that exception only) saves the
+    checkpoint. SIGINT (Ctrl+C) is handed to that same SIGTERM handler, so both stop alike; a second SIGINT
+    interrupts at once. ``signal`` records a SIGINT (None: SIGTERM), for the exit code 128 + N.
     """
 
     def __init__(self, last_checkpoint: Path) -> None:
-        self.last_checkpoint = last_checkpoint
+        super().__init__(str(last_checkpoint.parent), filename=last_checkpoint.stem)
         self.saved = False
         self.signal: int | None = None
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        lightning_sigterm = signal.getsignal(signal.SIGTERM)
+        lightning_sigterm = signal.getsignal(signal.SIGTERM)  # installed by the Trainer before training starts
 
         def on_sigint(signum: int, frame: Any) -> None:
             self.signal = signum
-            trainer._signal_connector.received_sigterm = True  # Lightning's graceful stop at the batch's end
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            if not callable(lightning_sigterm):
+                raise KeyboardInterrupt  # no graceful stop to hand it to (training outside the main thread)
+            lightning_sigterm(signal.SIGTERM, frame)
 
-        def on_sigterm(signum: int, frame: Any) -> None:
-            self.signal = signum
-            if callable(lightning_sigterm):
-                lightning_sigterm(signum, frame)
-            trainer._signal_connector.received_sigterm = True
-
-        self._previous = (signal.signal(signal.SIGINT, on_sigint), signal.signal(signal.SIGTERM, on_sigterm))
+        self._previous_sigint = signal.signal(signal.SIGINT, on_sigint)
 
     def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        signal.signal(signal.SIGINT, self._previous[0])
-        signal.signal(signal.SIGTERM, self._previous[1])
+        signal.signal(signal.SIGINT, self._previous_sigint)
 
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
-        if isinstance(exception, SIGTERMException):
-            trainer.save_checkpoint(self.last_checkpoint)
+        if isinstance(exception, SIGTERMException):  # not a crash or a NaN: last.ckpt keeps the last good state
+            super().on_exception(trainer, module, exception)
             self.saved = True
+
+    def teardown(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
+        """Keep the checkpoint: it is the run's last.ckpt (Lightning's callback deletes its file here)."""
 
 
 class ThroughputCallback(L.Callback):
-    """Training and validation images per second, over whole epochs (the first training epoch is warm-up)."""
+    """Training and validation images per second, over whole epochs (the first training epoch is warm-up).
+
+    Lightning's ``ThroughputMonitor`` does not give this number: it logs rates over a sliding window of batches
+    (one window size for training and validation, no rate until a window fills, so none for short validation
+    passes) and keeps no whole-run figure for results.json.
+    """
 
     def __init__(self) -> None:
         self.train_images = 0

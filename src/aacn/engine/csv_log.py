@@ -1,44 +1,78 @@
-"""metrics.csv that survives a resume.
+"""metrics.csv that survives a resume, on Lightning's public ``Logger`` interface.
 
-Lightning's CSV writer deletes an existing metrics.csv when it starts. A resumed run keeps the rows of the steps
-before its checkpoint instead, and drops the rows the interrupted process logged after it (they are logged again).
+One row per ``log_metrics`` call (a training step's or an epoch's metrics), as Lightning's CSV logger writes them.
+A resumed run keeps the rows of the steps before its checkpoint and drops the rows the interrupted process logged
+after it (they are logged again). The file is rewritten atomically after every checkpoint save and at the end, so
+the rows on disk always cover what the last checkpoint covers, whatever kills the process.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
+from typing import Any
 
-from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities import rank_zero_only
 
+from ..utils import atomic_write_text
 
-class _KeepingWriter(ExperimentWriter):
-    def __init__(self, log_dir: str, resume_step: int | None) -> None:
-        path = Path(log_dir) / self.NAME_METRICS_FILE
-        kept: list[dict[str, str]] = []
-        if resume_step is not None and path.is_file():
-            with open(path, newline="") as handle:
-                kept = [row for row in csv.DictReader(handle) if row.get("step") and int(row["step"]) < resume_step]
-        super().__init__(log_dir)  # deletes metrics.csv
-        if kept:
-            self.metrics_keys = sorted({key for row in kept for key in row})
-            with open(path, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=self.metrics_keys)
-                writer.writeheader()
-                writer.writerows(kept)
+METRICS_FILE = "metrics.csv"
 
 
-class ResumableCSVLogger(CSVLogger):
-    """CSVLogger writing ``<save_dir>/metrics.csv``; with ``resume_step`` it keeps the rows logged before that step."""
+class ResumableCSVLogger(Logger):
+    """``<folder>/metrics.csv``; with ``resume_step`` it starts from the rows logged before that step."""
 
-    def __init__(self, save_dir: str, resume_step: int | None = None) -> None:
-        super().__init__(save_dir, name="", version="")
-        self._resume_step = resume_step
+    def __init__(self, folder: str | Path, resume_step: int | None = None) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.path = self.folder / METRICS_FILE
+        self.rows: list[dict[str, Any]] = []
+        if resume_step is not None and self.path.is_file():
+            with open(self.path, newline="") as handle:
+                self.rows = [
+                    row for row in csv.DictReader(handle) if row.get("step") and int(row["step"]) < resume_step
+                ]
 
     @property
-    def experiment(self) -> ExperimentWriter:  # type: ignore[override]
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _KeepingWriter(self.log_dir, self._resume_step)
-        return self._experiment
+    def name(self) -> str:
+        return "csv"
+
+    @property
+    def version(self) -> int:
+        return 0
+
+    @property
+    def save_dir(self) -> str:
+        return str(self.folder)
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        """Nothing to do: config.yaml holds every setting of the run."""
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        # tensors become numbers; ints (epoch) stay ints, as Lightning's CSV logger writes them
+        row: dict[str, Any] = {key: value.item() if hasattr(value, "item") else value for key, value in metrics.items()}
+        row["step"] = step
+        self.rows.append(row)
+
+    @rank_zero_only
+    def save(self) -> None:
+        if not self.rows:
+            return
+        keys = sorted({key for row in self.rows for key in row} - {"epoch", "step"})
+        header = [k for k in ("epoch", "step") if any(k in row for row in self.rows)] + keys
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, text.getvalue())
+
+    def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+        self.save()
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        self.save()

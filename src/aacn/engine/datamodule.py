@@ -6,8 +6,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from ..config import TrainConfig
 from ..data import EpochSampler, ResumableDataLoader, SeededTransformDataset, Split, build_split
-from .config import TrainConfig
 
 
 class ImageDataModule(L.LightningDataModule):

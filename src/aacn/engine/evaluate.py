@@ -9,7 +9,7 @@ from typing import Any
 import lightning as L
 
 from ..checkpoints import CheckpointError, model_from_checkpoint
-from .config import TrainConfig, config_from_dict
+from ..config import TrainConfig, config_from_dict
 from .datamodule import ImageDataModule
 from .module import ClassificationModule
 

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchmetrics.classification import MulticlassAccuracy
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -53,9 +53,10 @@ class ClassificationModule(L.LightningModule):
         if config.ema_decay > 0:
             self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
             self.ema.requires_grad_(False)
-        # Kept out of the module tree (object.__setattr__): assigning a Module registers it, which put every weight
-        # in the checkpoint twice ("_forward.*" beside "model.*"). The compiled wrapper shares the model's weights.
-        object.__setattr__(self, "_compiled", torch.compile(self.model) if config.compile else None)
+        if config.compile:
+            # nn.Module.compile compiles the model's forward in place: the state_dict keeps its keys (no
+            # "_orig_mod." prefix, no second copy of the weights), and the EMA copy above stays eager.
+            self.model.compile()
         top5 = min(5, num_classes)
         self.train_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
         self.val_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
@@ -68,8 +69,7 @@ class ClassificationModule(L.LightningModule):
         return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last else x
 
     def forward(self, x: Tensor) -> Tensor:
-        forward = self.model if self._compiled is None else self._compiled
-        return forward(self._prepare(x))
+        return self.model(self._prepare(x))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch

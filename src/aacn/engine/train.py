@@ -1,4 +1,8 @@
-"""``aacn train``: one run on Lightning, writing last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json."""
+"""``aacn train``: one run on Lightning, writing last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json.
+
+:func:`train` is three steps: :func:`build_run` (data, model, callbacks, loggers, trainer), :func:`fit_run` (the
+fit, with signals turned into a saved checkpoint) and :func:`report_run` (the final metrics into results.json).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import math
 import signal
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +22,18 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ..checkpoints import CheckpointError, load_checkpoint_file
+from ..config import ConfigError, TrainConfig, save_config
 from ..data import dataset_info
 from ..models import create_model, get_spec, profile
 from ..utils import atomic_write_text
 from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
 from .checkpoint_io import SafeCheckpointIO
-from .config import ConfigError, TrainConfig, save_config
 from .csv_log import ResumableCSVLogger
 from .datamodule import ImageDataModule
 from .module import ClassificationModule
 
 LAST = "last.ckpt"
+BEST = "best.ckpt"
 
 
 class TrainingInterrupted(Exception):
@@ -36,9 +42,6 @@ class TrainingInterrupted(Exception):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-BEST = "best.ckpt"
 
 
 def image_size_for(config: TrainConfig) -> int:
@@ -103,30 +106,31 @@ def build_trainer(config: TrainConfig, output: Path, callbacks: list[L.Callback]
     )
 
 
-def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
-    """Train ``config.model`` on ``config.dataset``; returns what results.json holds (rank 0 writes it)."""
-    config.validate()
-    output = Path(config.output)
-    last = output / LAST
-    if last.exists() and not resume:
-        raise ConfigError(f"{output} already holds a run ({last}); pass --resume to continue it, or another --output")
-    resume_step = _check_resume(config, last) if resume and last.exists() else None
-    started = time.perf_counter()
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    image_size = image_size_for(config)
-    datamodule = ImageDataModule(config, image_size)
-    num_classes = datamodule.num_classes
-    model = create_model(config.model, num_classes=num_classes, **config.model_args)
-    meta = {
-        "model": config.model,
-        "num_classes": num_classes,
-        "model_args": dict(config.model_args),
-        "image_size": image_size,
-    }
-    module = ClassificationModule(model, config, num_classes, meta)
+@dataclass
+class Run:
+    """Everything one training run is made of, built before anything trains."""
 
-    throughput = ThroughputCallback()
-    checkpoints = ModelCheckpoint(
+    config: TrainConfig
+    output: Path
+    resume: bool
+    image_size: int
+    num_classes: int
+    datamodule: ImageDataModule
+    module: ClassificationModule
+    trainer: L.Trainer
+    best: ModelCheckpoint
+    signals: SignalCheckpoint
+    throughput: ThroughputCallback
+    started: float
+
+    @property
+    def last(self) -> Path:
+        return self.output / LAST
+
+
+def _checkpoints(output: Path) -> tuple[ModelCheckpoint, ModelCheckpoint]:
+    """best.ckpt (best validation top-1) and last.ckpt (every epoch, after validation, best or not)."""
+    best = ModelCheckpoint(
         dirpath=str(output),
         filename="best",
         monitor="val/top1",
@@ -135,8 +139,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         enable_version_counter=False,
         auto_insert_metric_name=False,
     )
-    # Every epoch, after validation, whether or not the epoch was the best (save_last=True only copies new bests).
-    last_checkpoint = ModelCheckpoint(
+    # save_last=True would only copy new bests: this one saves every epoch.
+    last = ModelCheckpoint(
         dirpath=str(output),
         filename="last",
         monitor=None,
@@ -145,9 +149,32 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         save_on_train_epoch_end=False,
         enable_version_counter=False,
     )
+    return best, last
+
+
+def build_run(config: TrainConfig, resume: bool = False) -> Run:
+    """Check the output folder, seed, and build the data, model, callbacks, loggers and trainer of a run."""
+    config.validate()
+    output = Path(config.output)
+    last = output / LAST
+    if last.exists() and not resume:
+        raise ConfigError(f"{output} already holds a run ({last}); pass --resume to continue it, or another --output")
+    resume = resume and last.exists()
+    resume_step = _check_resume(config, last) if resume else None
+    started = time.perf_counter()
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    image_size = image_size_for(config)
+    datamodule = ImageDataModule(config, image_size)
+    num_classes = datamodule.num_classes
+    model = create_model(config.model, num_classes=num_classes, **config.model_args)
+    meta = {"model": config.model, "num_classes": num_classes, "model_args": dict(config.model_args)}
+    module = ClassificationModule(model, config, num_classes, {**meta, "image_size": image_size})
+
+    best, last_checkpoint = _checkpoints(output)
     signals = SignalCheckpoint(last)
+    throughput = ThroughputCallback()
     callbacks: list[L.Callback] = [
-        checkpoints,
+        best,
         last_checkpoint,
         RNGStateCallback(),
         NonFiniteLossCallback(last),
@@ -157,33 +184,46 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         RichProgressBar(),
     ]
     loggers = [
-        ResumableCSVLogger(str(output), resume_step),
+        ResumableCSVLogger(output, resume_step),
         TensorBoardLogger(str(output), name="tensorboard", version=""),
     ]
     trainer = build_trainer(config, output, callbacks, loggers)
     module.steps_per_epoch = steps_per_epoch(len(datamodule.train_split.base), trainer.world_size, config)  # type: ignore[arg-type]
     trainer.log_every_n_steps = min(10, module.steps_per_epoch)  # short epochs still log steps
+    return Run(
+        config, output, resume, image_size, num_classes, datamodule, module, trainer, best, signals, throughput, started
+    )
+
+
+def fit_run(run: Run) -> None:
+    """Train; a SIGTERM or SIGINT ends in a saved last.ckpt and :class:`TrainingInterrupted`."""
+    trainer = run.trainer
     if trainer.is_global_zero:
-        output.mkdir(parents=True, exist_ok=True)
-        save_config(config, output / "config.yaml")
+        run.output.mkdir(parents=True, exist_ok=True)
+        save_config(run.config, run.output / "config.yaml")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty.*")
         try:
-            trainer.fit(module, datamodule=datamodule, ckpt_path=str(last) if resume and last.exists() else None)
+            trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=str(run.last) if run.resume else None)
         except SIGTERMException:
+            number = int(run.signals.signal or signal.SIGTERM)
             raise TrainingInterrupted(
-                f"stopped by signal {signals.signal or signal.SIGTERM} at epoch {trainer.current_epoch}, "
-                f"step {trainer.global_step}; saved {last}; continue with --resume",
-                128 + int(signals.signal or signal.SIGTERM),
+                f"stopped by signal {number} at epoch {trainer.current_epoch}, step {trainer.global_step}; "
+                f"saved {run.last}; continue with --resume",
+                128 + number,
             ) from None
 
+
+def report_run(run: Run) -> dict[str, Any]:
+    """The run's final metrics, params, FLOPs, speed and memory; rank 0 writes them to results.json."""
+    trainer, config = run.trainer, run.config
     if "val/top1" not in trainer.callback_metrics:  # resumed from a final checkpoint: nothing ran, validate now
-        trainer.validate(module, datamodule=datamodule, verbose=False)
+        trainer.validate(run.module, datamodule=run.datamodule, verbose=False)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     with torch.device("meta"):
-        counted = profile(create_model(config.model, num_classes=num_classes, **config.model_args), image_size)
-    best = checkpoints.best_model_score
+        counted = profile(create_model(config.model, num_classes=run.num_classes, **config.model_args), run.image_size)
+    best = run.best.best_model_score
     results = {
         "model": config.model,
         "dataset": config.dataset,
@@ -196,17 +236,24 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         "ema_top5": metrics.get("val_ema/top5"),
         "params": counted.params,
         "gflops": round(counted.gflops, 4),
-        "image_size": image_size,
-        "train_images_per_sec": round(throughput.train_images_per_sec, 2),
-        "eval_images_per_sec": round(throughput.val_images_per_sec, 2),
+        "image_size": run.image_size,
+        "train_images_per_sec": round(run.throughput.train_images_per_sec, 2),
+        "eval_images_per_sec": round(run.throughput.val_images_per_sec, 2),
         "peak_memory_mb": _peak_memory_mb(),
-        "wall_time_s": round(time.perf_counter() - started, 2),
+        "wall_time_s": round(time.perf_counter() - run.started, 2),
         "world_size": trainer.world_size,
         "seed": config.seed,
     }
     if trainer.is_global_zero:
-        atomic_write_text(output / "results.json", json.dumps(results, indent=2) + "\n")
+        atomic_write_text(run.output / "results.json", json.dumps(results, indent=2) + "\n")
     return results
+
+
+def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
+    """Train ``config.model`` on ``config.dataset``; returns what results.json holds (rank 0 writes it)."""
+    run = build_run(config, resume)
+    fit_run(run)
+    return report_run(run)
 
 
 def _peak_memory_mb() -> float:
@@ -217,4 +264,14 @@ def _peak_memory_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
-__all__ = ["BEST", "LAST", "CheckpointError", "TrainingInterrupted", "train"]
+__all__ = [
+    "BEST",
+    "LAST",
+    "CheckpointError",
+    "Run",
+    "TrainingInterrupted",
+    "build_run",
+    "fit_run",
+    "report_run",
+    "train",
+]

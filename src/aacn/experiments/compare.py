@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import ConfigError, resolve_config
 from ..data import dataset_info
 from ..report.comparison import ModelSummary, format_table, read_curves, summarize, write_report, write_results_json
 from ..report.curves import plot_curves
 from ..utils.hardware import describe_hardware
-from .config import ConfigError, resolve_config
 
 
 @dataclass
