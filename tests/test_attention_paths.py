@@ -8,11 +8,11 @@ import torch
 from aacn import AugmentedConv2d, create_model
 from aacn.bench.appendix_baseline import appendix_forward
 from aacn.nn.attention import (
-    CHUNK_ELEMENTS,
     CHUNKED_MIN_TOKENS,
+    TILE_ELEMENTS,
     attend,
-    default_block,
-    default_chunk,
+    default_tile_matrices,
+    default_tile_rows,
     relative_attention,
 )
 from aacn.nn.chunked_attention import chunked_relative_attention
@@ -40,7 +40,7 @@ def _assert_same_values_and_gradients(got: torch.Tensor, expected: torch.Tensor,
 
 @pytest.mark.parametrize("relative", [True, False])
 @pytest.mark.parametrize(
-    ("height", "width", "chunk", "block", "keep"),
+    ("height", "width", "tile_rows", "tile_matrices", "keep"),
     [
         (4, 5, 7, None, False),
         (4, 5, 20, 4, False),
@@ -53,14 +53,16 @@ def _assert_same_values_and_gradients(got: torch.Tensor, expected: torch.Tensor,
     ],
 )
 def test_chunked_equals_eager_with_gradients(
-    relative: bool, height: int, width: int, chunk: int, block: int | None, keep: bool
+    relative: bool, height: int, width: int, tile_rows: int, tile_matrices: int | None, keep: bool
 ) -> None:
-    """Tiles of ``block`` of the 6 (batch x head) matrices x ``chunk`` query rows, uneven ends included; with
-    ``keep`` the softmax is kept for backward instead of recomputed."""
+    """Tiles of ``tile_matrices`` of the 6 (batch x head) matrices x ``tile_rows`` query rows, uneven ends included;
+    with ``keep`` the softmax is kept for backward instead of recomputed."""
     q, k, v, (rel_h, rel_w) = _inputs(height=height, width=width, relative=relative)
     inputs = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
     expected, _ = relative_attention(q, k, v, height, width, rel_h, rel_w)
-    got = chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, chunk, block, keep_probabilities=keep)
+    got = chunked_relative_attention(
+        q, k, v, height, width, rel_h, rel_w, tile_rows, tile_matrices, keep_probabilities=keep
+    )
     kept = got.grad_fn.saved_tensors[-1] if hasattr(got.grad_fn, "saved_tensors") else None
     assert (kept is not None) == keep, "the softmax is kept exactly when asked for"
     _assert_same_values_and_gradients(got, expected, inputs)
@@ -125,9 +127,11 @@ def test_auto_dispatch() -> None:
         ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, sdpa, got .flash."
     ):
         attend(q, k, v, size, size, impl="flash")
-    # Tiles: whole matrices while they fit, about CHUNK_ELEMENTS logits per tile, linear in HW past that.
-    assert default_chunk(784) == 784 and default_block(784, 784) == 1 and default_block(256, 256) == 16
-    assert default_chunk(3136) * 3136 <= CHUNK_ELEMENTS and default_chunk(10**6) == 16
+    # Tiles: whole matrices while they fit, about TILE_ELEMENTS logits per tile, linear in HW past that.
+    assert (
+        default_tile_rows(784) == 784 and default_tile_matrices(784, 784) == 1 and default_tile_matrices(256, 256) == 16
+    )
+    assert default_tile_rows(3136) * 3136 <= TILE_ELEMENTS and default_tile_rows(10**6) == 16
 
 
 def test_cuda_auto_takes_flex_and_falls_back_to_sdpa(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,8 +212,10 @@ def test_model_trains_the_same_on_both_paths() -> None:
 def test_bad_attention_options() -> None:
     with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, sdpa, got .fast."):
         AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, attention_impl="fast")
-    with pytest.raises(ValueError, match=r"chunk_size must be a positive int or None"):
-        AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, chunk_size=0)
+    with pytest.raises(ValueError, match=r"tile_rows must be a positive int or None"):
+        AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, tile_rows=0)
+    with pytest.warns(DeprecationWarning, match="tile_rows"):
+        assert AugmentedConv2d(4, 8, dk=4, dv=4, num_heads=2, max_size=4, chunk_size=3).tile_rows == 3
 
 
 def test_benchmark_harness_measures_every_case() -> None:
@@ -286,7 +292,7 @@ class _LargestTensor(torch.utils._python_dispatch.TorchDispatchMode):
 @pytest.mark.parametrize("size", [32, 48, 64])
 def test_chunked_memory_is_linear_in_the_grid(size: int) -> None:
     """From 256 tokens on, no intermediate of the chunked path, forward or backward, exceeds one tile (about
-    CHUNK_ELEMENTS values), and it saves for backward only tensors linear in HW; eager's largest is (HW)^2."""
+    TILE_ELEMENTS values), and it saves for backward only tensors linear in HW; eager's largest is (HW)^2."""
     tokens = size * size
     q, k, v, rel_h, rel_w = (t.float() for t in _flat(_inputs(1, 2, size, size, 4, 1)))
     saved: list[int] = []
@@ -294,7 +300,7 @@ def test_chunked_memory_is_linear_in_the_grid(size: int) -> None:
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t), largest:
         out, _ = attend(q, k, v, size, size, rel_h, rel_w, impl="chunked")
         torch.autograd.grad(out.sum(), (q, k, v, rel_h, rel_w))
-    assert largest.numel <= CHUNK_ELEMENTS < 2 * tokens**2
+    assert largest.numel <= TILE_ELEMENTS < 2 * tokens**2
     assert max(saved) <= 2 * tokens * 4, "only q, k, v, the tables and the output are kept: O(HW)"
     eager = _LargestTensor()
     with eager:

@@ -1,4 +1,4 @@
-"""AugmentedConv2d against the brute-force reference and against each bug of PAPER.md's last section."""
+"""AugmentedConv2d against the brute-force reference and against each bug of docs/paper.md's last section."""
 
 from __future__ import annotations
 
@@ -343,3 +343,12 @@ def test_attention_grid_size() -> None:
     assert attention_grid_size(56, 2, attn_downsample=True) == (14, 14)
     assert attention_grid_size((7, 9), 2) == (4, 5)
     assert attention_grid_size(32) == (32, 32)
+
+
+def test_device_and_dtype_like_conv2d() -> None:
+    layer = AugmentedConv2d(4, 8, 3, dk=4, dv=4, num_heads=2, max_size=5, dtype=torch.float64, device="meta")
+    assert {p.dtype for p in layer.parameters()} == {torch.float64}
+    assert {p.device.type for p in layer.parameters()} == {"meta"}
+    assert {n for n, _ in layer.named_parameters()} == {"conv.weight", "qkv.weight", "proj.weight", "rel_h", "rel_w"}
+    out = layer(torch.randn(2, 4, 5, 5, dtype=torch.float64, device="meta"))
+    assert out.shape == (2, 8, 5, 5) and out.dtype == torch.float64

@@ -1,15 +1,17 @@
 """ResNet and Wide-ResNet families, plain and attention-augmented, the model registry and ``profile``."""
 
-from .augment import AugmentConfig
 from .paper import PAPER, PaperFigures
+from .placement import AttentionConfig
 from .profile import Profile, profile
 from .registry import ModelSpec, create_model, get_spec, list_models
 from .resnet import BasicBlock, Bottleneck, ResNet
 from .wide_resnet import WideBasicBlock, WideResNet
 
+AugmentConfig = AttentionConfig  # its name before 0.2, kept for old code
+
 __all__ = [
     "PAPER",
-    "AugmentConfig",
+    "AttentionConfig",
     "BasicBlock",
     "Bottleneck",
     "ModelSpec",

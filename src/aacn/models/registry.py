@@ -1,4 +1,4 @@
-"""The model registry: ``create_model(name, **overrides)`` and ``list_models()`` over DESIGN.md's names."""
+"""The model registry: ``create_model(name, **overrides)`` and ``list_models()`` over the names of docs/design.md."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from torch import nn
 
-from .augment import AugmentConfig
 from .paper import PAPER, PaperFigures
+from .placement import AttentionConfig
 from .resnet import resnet
 from .wide_resnet import WideResNet
 
@@ -19,10 +19,10 @@ class ModelSpec:
     """How to build one named model and what it is for."""
 
     name: str
-    build: Callable[..., nn.Module]  # build(num_classes=..., augment=..., **model_kwargs)
+    build: Callable[..., nn.Module]  # build(num_classes=..., attention=..., **model_kwargs)
     num_classes: int
     input_size: int  # the image side the model is designed for
-    augment: AugmentConfig | None  # None: a plain model
+    attention: AttentionConfig | None  # None: a plain model
     model_kwargs: tuple[str, ...] = ()  # extra overrides the builder accepts
 
     @property
@@ -38,24 +38,24 @@ def _register(spec: ModelSpec) -> None:
 
 
 def _resnet_builder(depth: int, stem: str) -> Callable[..., nn.Module]:
-    def build(num_classes: int, augment: AugmentConfig | None, **kwargs: Any) -> nn.Module:
-        return resnet(depth, num_classes, stem=stem, augment=augment, **kwargs)
+    def build(num_classes: int, attention: AttentionConfig | None, **kwargs: Any) -> nn.Module:
+        return resnet(depth, num_classes, stem=stem, attention=attention, **kwargs)
 
     return build
 
 
 def _wrn_builder(depth: int, widen_factor: int) -> Callable[..., nn.Module]:
-    def build(num_classes: int, augment: AugmentConfig | None, **kwargs: Any) -> nn.Module:
-        return WideResNet(depth, widen_factor, num_classes, augment=augment, **kwargs)
+    def build(num_classes: int, attention: AttentionConfig | None, **kwargs: Any) -> nn.Module:
+        return WideResNet(depth, widen_factor, num_classes, attention=attention, **kwargs)
 
     return build
 
 
-def _augment_for(depth: int, input_size: int, downsample: tuple[int, ...]) -> AugmentConfig:
-    """PAPER.md: bottleneck nets k = 0.2, v = 0.1; basic-block nets k = v = 0.25; min 20 key dims per head."""
+def _attention_for(depth: int, input_size: int, downsample: tuple[int, ...]) -> AttentionConfig:
+    """docs/paper.md: bottleneck nets k = 0.2, v = 0.1; basic-block nets k = v = 0.25; min 20 key dims per head."""
     if depth >= 50:
-        return AugmentConfig(0.2, 0.1, 8, 20, (2, 3, 4), downsample, True, input_size)
-    return AugmentConfig(0.25, 0.25, 8, 20, (2, 3, 4), downsample, True, input_size)
+        return AttentionConfig(0.2, 0.1, 8, 20, (2, 3, 4), downsample, True, input_size)
+    return AttentionConfig(0.25, 0.25, 8, 20, (2, 3, 4), downsample, True, input_size)
 
 
 for _depth in (18, 34, 50, 101, 152):
@@ -68,7 +68,7 @@ for _depth in (18, 34, 50, 101, 152):
             _resnet_builder(_depth, "imagenet"),
             1000,
             224,
-            _augment_for(_depth, 224, (2,)),
+            _attention_for(_depth, 224, (2,)),
             ("zero_init_residual",),
         )
     )
@@ -82,7 +82,7 @@ for _depth in (18, 34, 50, 101, 152):
             _resnet_builder(_depth, "cifar"),
             10,
             32,
-            _augment_for(_depth, 32, ()),  # 16x16 is the largest augmented grid: no need to downsample
+            _attention_for(_depth, 32, ()),  # 16x16 is the largest augmented grid: no need to downsample
             ("zero_init_residual",),
         )
     )
@@ -93,7 +93,7 @@ _register(
         _wrn_builder(28, 10),
         100,
         32,
-        AugmentConfig(0.2, 0.1, 8, 20, (1, 2, 3), (1,), True, 32),
+        AttentionConfig(0.2, 0.1, 8, 20, (1, 2, 3), (1,), True, 32),
         ("drop_rate",),
     )
 )
@@ -112,34 +112,34 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def create_model(name: str, num_classes: int | None = None, **overrides: Any) -> nn.Module:
-    """Build a registered model. ``overrides`` may set any :class:`AugmentConfig` field on an augmented model
+    """Build a registered model. ``overrides`` may set any :class:`AttentionConfig` field on an augmented model
     (``key_ratio``, ``value_ratio``, ``num_heads``, ``aa_stages``, ...) and the builder's own options.
 
     >>> model = create_model("aa_resnet50", key_ratio=0.25, value_ratio=0.25, min_key_dim_per_head=0)
     """
     spec = get_spec(name)
-    augment_fields = set(AugmentConfig.field_names())
-    augment_overrides = {k: v for k, v in overrides.items() if k in augment_fields}
-    model_overrides = {k: v for k, v in overrides.items() if k not in augment_fields}
+    attention_fields = set(AttentionConfig.field_names())
+    attention_overrides = {k: v for k, v in overrides.items() if k in attention_fields}
+    model_overrides = {k: v for k, v in overrides.items() if k not in attention_fields}
     unknown = sorted(set(model_overrides) - set(spec.model_kwargs))
     if unknown:
         raise ValueError(
             f"{name} does not take override(s) {', '.join(unknown)}; it takes "
-            f"{', '.join(sorted(spec.model_kwargs + (tuple(augment_fields) if spec.augment else ())))}"
+            f"{', '.join(sorted(spec.model_kwargs + (tuple(attention_fields) if spec.attention else ())))}"
         )
-    augment = spec.augment
-    if augment_overrides:
-        if augment is None:
+    attention = spec.attention
+    if attention_overrides:
+        if attention is None:
             raise ValueError(
-                f"{name} is a plain model and takes no attention override ({', '.join(sorted(augment_overrides))}); "
+                f"{name} is a plain model and takes no attention override ({', '.join(sorted(attention_overrides))}); "
                 f"use aa_{name}"
             )
         for key in ("aa_stages", "attn_downsample_stages"):
-            if key in augment_overrides:
-                augment_overrides[key] = tuple(augment_overrides[key])
-        augment = replace(augment, **augment_overrides)
+            if key in attention_overrides:
+                attention_overrides[key] = tuple(attention_overrides[key])
+        attention = replace(attention, **attention_overrides)
     if num_classes is None:
         num_classes = spec.num_classes
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    return spec.build(num_classes=num_classes, augment=augment, **model_overrides)
+    return spec.build(num_classes=num_classes, attention=attention, **model_overrides)

@@ -1,7 +1,7 @@
 """ResNet v1.5 (stride on the 3x3 conv), laid out like torchvision's so that plain weights load as they are.
 
 Augmented models replace the first 3x3 conv of every basic block, or the 3x3 conv of every bottleneck, of the stages
-named by ``AugmentConfig.aa_stages`` with an :class:`aacn.AugmentedConv2d` (batch norm follows it, as in the paper).
+named by ``AttentionConfig.aa_stages`` with an :class:`aacn.AugmentedConv2d` (batch norm follows it, as in the paper).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .augment import AugmentConfig, conv3x3, init_conv_bn, strided
+from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
 
 
 class BasicBlock(nn.Module):
@@ -24,10 +24,10 @@ class BasicBlock(nn.Module):
         *,
         stage: int,
         grid: tuple[int, int],
-        augment: AugmentConfig | None,
+        attention: AttentionConfig | None,
     ) -> None:
         super().__init__()
-        self.conv1 = conv3x3(in_channels, planes, stride, stage=stage, grid=grid, augment=augment)
+        self.conv1 = conv3x3(in_channels, planes, stride, stage=stage, grid=grid, attention=attention)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, padding=1, bias=False)
@@ -53,12 +53,12 @@ class Bottleneck(nn.Module):
         *,
         stage: int,
         grid: tuple[int, int],
-        augment: AugmentConfig | None,
+        attention: AttentionConfig | None,
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, planes, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv3x3(planes, planes, stride, stage=stage, grid=grid, augment=augment)
+        self.conv2 = conv3x3(planes, planes, stride, stage=stage, grid=grid, attention=attention)
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
@@ -84,7 +84,7 @@ class ResNet(nn.Module):
         layers: number of blocks in each of the four stages.
         num_classes: outputs of the classifier.
         stem: ``"imagenet"`` or ``"cifar"``.
-        augment: where and how to augment convolutions with attention; None for the plain network.
+        attention: where and how to augment convolutions with attention; None for the plain network.
         zero_init_residual: start every residual branch's last BN at zero (as torchvision's option).
     """
 
@@ -95,14 +95,14 @@ class ResNet(nn.Module):
         num_classes: int = 1000,
         *,
         stem: str = "imagenet",
-        augment: AugmentConfig | None = None,
+        attention: AttentionConfig | None = None,
         zero_init_residual: bool = False,
     ) -> None:
         super().__init__()
         if stem not in ("imagenet", "cifar"):
             raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
-        self.augment = augment
-        input_size = augment.input_size if augment is not None else (224 if stem == "imagenet" else 32)
+        self.attention_config = attention
+        input_size = attention.input_size if attention is not None else (224 if stem == "imagenet" else 32)
         grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
         if stem == "imagenet":
             self.conv1 = nn.Conv2d(3, 64, 7, 2, padding=3, bias=False)
@@ -118,7 +118,7 @@ class ResNet(nn.Module):
         stages = []
         for index, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers, strict=False)):
             stride = 1 if index == 0 else 2
-            stage, grid = self._make_stage(block, planes, blocks, stride, index + 1, grid, augment)
+            stage, grid = self._make_stage(block, planes, blocks, stride, index + 1, grid, attention)
             stages.append(stage)
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -133,7 +133,7 @@ class ResNet(nn.Module):
         stride: int,
         stage: int,
         grid: tuple[int, int],
-        augment: AugmentConfig | None,
+        attention: AttentionConfig | None,
     ) -> tuple[nn.Sequential, tuple[int, int]]:
         downsample = None
         out_channels = planes * block.expansion
@@ -151,7 +151,7 @@ class ResNet(nn.Module):
                     downsample if i == 0 else None,
                     stage=stage,
                     grid=grid,
-                    augment=augment,
+                    attention=attention,
                 )
             )
             if i == 0:
@@ -186,6 +186,6 @@ DEPTHS: dict[int, tuple[Block, list[int]]] = {
 }
 
 
-def resnet(depth: int, num_classes: int, *, stem: str, augment: AugmentConfig | None, **kwargs) -> ResNet:
+def resnet(depth: int, num_classes: int, *, stem: str, attention: AttentionConfig | None, **kwargs) -> ResNet:
     block, layers = DEPTHS[depth]
-    return ResNet(block, layers, num_classes, stem=stem, augment=augment, **kwargs)
+    return ResNet(block, layers, num_classes, stem=stem, attention=attention, **kwargs)

@@ -1,6 +1,6 @@
 """Wide-ResNet (Zagoruyko & Komodakis, 2016) for 32x32 inputs, with pre-activation wide basic blocks.
 
-The augmented variant replaces the FIRST 3x3 conv of every residual block (PAPER.md's CIFAR-100 recipe).
+The augmented variant replaces the FIRST 3x3 conv of every residual block (docs/paper.md, the CIFAR-100 model).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .augment import AugmentConfig, conv3x3, init_conv_bn, strided
+from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
 
 
 class WideBasicBlock(nn.Module):
@@ -24,11 +24,11 @@ class WideBasicBlock(nn.Module):
         *,
         stage: int,
         grid: tuple[int, int],
-        augment: AugmentConfig | None,
+        attention: AttentionConfig | None,
     ) -> None:
         super().__init__()
         self.bn1 = nn.BatchNorm2d(in_channels)
-        self.conv1 = conv3x3(in_channels, out_channels, stride, stage=stage, grid=grid, augment=augment)
+        self.conv1 = conv3x3(in_channels, out_channels, stride, stage=stage, grid=grid, attention=attention)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, padding=1, bias=False)
         self.drop_rate = drop_rate
@@ -57,15 +57,15 @@ class WideResNet(nn.Module):
         num_classes: int = 100,
         *,
         drop_rate: float = 0.0,
-        augment: AugmentConfig | None = None,
+        attention: AttentionConfig | None = None,
     ) -> None:
         super().__init__()
         if (depth - 4) % 6:
             raise ValueError(f"Wide-ResNet depth must be 6n + 4 (e.g. 16, 22, 28, 40), got {depth}")
         blocks = (depth - 4) // 6
         widths = [16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
-        self.augment = augment
-        input_size = augment.input_size if augment is not None else 32
+        self.attention_config = attention
+        input_size = attention.input_size if attention is not None else 32
         grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
 
         self.conv1 = nn.Conv2d(3, 16, 3, 1, padding=1, bias=False)
@@ -77,7 +77,9 @@ class WideResNet(nn.Module):
             for i in range(blocks):
                 stride = stage_stride if i == 0 else 1
                 layers.append(
-                    WideBasicBlock(in_channels, width, stride, drop_rate, stage=index + 1, grid=grid, augment=augment)
+                    WideBasicBlock(
+                        in_channels, width, stride, drop_rate, stage=index + 1, grid=grid, attention=attention
+                    )
                 )
                 grid = strided(grid, stride)
                 in_channels = width

@@ -54,7 +54,7 @@ CHUNKED_MIN_TOKENS = 256
 # GEMM, softmax and gradient passes over a tile hit the caches, while each matrix gets many query rows (the
 # batched GEMMs pay a per-matrix cost per tile). Measured on 2 CPU cores at HW = 784: tiles of 1-2 whole
 # matrices ran 1.3-1.6x faster than 16-row chunks of all 128 matrices, and 9 MB tiles were slower again.
-CHUNK_ELEMENTS = 1 << 20
+TILE_ELEMENTS = 1 << 20
 
 
 def _tracing(q: Tensor) -> bool:
@@ -63,14 +63,14 @@ def _tracing(q: Tensor) -> bool:
     return bool(compiling and compiling()) or isinstance(q, torch.fx.Proxy)
 
 
-def default_chunk(tokens: int) -> int:
-    """Query rows per tile: whole matrices while a matrix's logits fit CHUNK_ELEMENTS, else that many values."""
-    return max(16, min(tokens, CHUNK_ELEMENTS // max(1, tokens)))
+def default_tile_rows(tokens: int) -> int:
+    """Query rows per tile: whole matrices while a matrix's logits fit TILE_ELEMENTS, else that many values."""
+    return max(16, min(tokens, TILE_ELEMENTS // max(1, tokens)))
 
 
-def default_block(rows: int, tokens: int) -> int:
-    """Matrices (batch x heads) per tile of ``rows`` query rows: about CHUNK_ELEMENTS logits in all."""
-    return max(1, CHUNK_ELEMENTS // max(1, rows * tokens))
+def default_tile_matrices(tile_rows: int, tokens: int) -> int:
+    """Matrices (batch x heads) per tile of ``tile_rows`` query rows: about TILE_ELEMENTS logits in all."""
+    return max(1, TILE_ELEMENTS // max(1, tile_rows * tokens))
 
 
 def attend(
@@ -84,7 +84,7 @@ def attend(
     *,
     impl: str = "auto",
     need_weights: bool = False,
-    chunk: int | None = None,
+    tile_rows: int | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """Relative attention by the chosen path; returns the output and, with ``need_weights``, the weights.
 
@@ -113,10 +113,12 @@ def attend(
     from .chunked_attention import chunked_relative_attention
 
     tokens = height * width
-    rows = chunk or default_chunk(tokens)
-    block = default_block(rows, tokens)
+    tile_rows = tile_rows or default_tile_rows(tokens)
+    tile_matrices = default_tile_matrices(tile_rows, tokens)
     keep = tokens < CHUNKED_MIN_TOKENS
-    return chunked_relative_attention(q, k, v, height, width, rel_h, rel_w, rows, block, keep_probabilities=keep), None
+    return chunked_relative_attention(
+        q, k, v, height, width, rel_h, rel_w, tile_rows, tile_matrices, keep_probabilities=keep
+    ), None
 
 
 # Set when FlexAttention failed to build on this process's CUDA device: auto then takes SDPA for good.

@@ -4,7 +4,7 @@
     MHA(X)    = Concat[O_1 .. O_Nh] W^O         W^O a dv x dv 1x1 convolution
     O_h       = Softmax((Q_h K_h^T + S_H + S_W) / sqrt(dkh)) V_h
 
-Project decisions where the paper is silent or ambiguous (see PAPER.md):
+Project decisions where the paper is silent or ambiguous (docs/paper.md gives the reasons):
 - q, k and v come from one 1x1 convolution, in that order; heads own contiguous channel blocks of each.
 - The relative tables are shared by all heads of the layer; each head dots its own queries with them, so the relative
   logits differ per head. They are initialised with normal(std=dkh ** -0.5) (the paper's code passes that as the mean).
@@ -21,6 +21,7 @@ Project decisions where the paper is silent or ambiguous (see PAPER.md):
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -81,7 +82,8 @@ class AugmentedConv2d(nn.Module):
         interpolate_rel_pos: on a grid larger than ``max_size``, resample the tables instead of raising.
         attention_impl: ``"auto"`` (default), ``"eager"``, ``"chunked"``, ``"flex"`` or ``"sdpa"``; see
             :func:`aacn.nn.attention.attend`.
-        chunk_size: query rows per tile of the chunked path (None: automatic).
+        tile_rows: query rows per tile of the chunked path (None: automatic; ``chunk_size`` is its old name).
+        device, dtype: where and in what dtype to create the parameters, as ``nn.Conv2d`` takes them.
 
     Set ``capture_attention = True`` to keep the softmax weights (B, Nh, hw, hw) of the last forward pass in
     ``attention`` (detached); otherwise nothing is kept.
@@ -103,9 +105,15 @@ class AugmentedConv2d(nn.Module):
         bias: bool = False,
         interpolate_rel_pos: bool = False,
         attention_impl: str = "auto",
+        tile_rows: int | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
         chunk_size: int | None = None,
     ) -> None:
         super().__init__()
+        if chunk_size is not None:
+            warnings.warn("chunk_size is now tile_rows", DeprecationWarning, stacklevel=2)
+            tile_rows = chunk_size if tile_rows is None else tile_rows
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("stride", stride)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -115,8 +123,8 @@ class AugmentedConv2d(nn.Module):
             raise ValueError(f"num_heads must be >= 1, got {num_heads!r}")
         if attention_impl not in ATTENTION_IMPLS:
             raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {attention_impl!r}")
-        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-            raise ValueError(f"chunk_size must be a positive int or None (automatic), got {chunk_size!r}")
+        if tile_rows is not None and (not isinstance(tile_rows, int) or tile_rows < 1):
+            raise ValueError(f"tile_rows must be a positive int or None (automatic), got {tile_rows!r}")
         if dv < 0 or dv > out_channels:
             raise ValueError(f"dv must lie in [0, out_channels={out_channels}], got dv={dv}")
         if dv > 0:
@@ -146,27 +154,28 @@ class AugmentedConv2d(nn.Module):
         self.attn_downsample = attn_downsample and dv > 0
         self.interpolate_rel_pos = interpolate_rel_pos
         self.attention_impl = attention_impl
-        self.chunk_size = chunk_size
+        self.tile_rows = tile_rows
         self.capture_attention = False
         self.attention: Tensor | None = None
 
+        factory = {"device": device, "dtype": dtype}
         conv_channels = out_channels - dv
         self.conv = (
-            nn.Conv2d(in_channels, conv_channels, kernel_size, stride, padding=kernel_size // 2, bias=bias)
+            nn.Conv2d(in_channels, conv_channels, kernel_size, stride, padding=kernel_size // 2, bias=bias, **factory)
             if conv_channels > 0
             else None
         )
         if dv > 0:
-            self.qkv = nn.Conv2d(in_channels, 2 * dk + dv, 1, bias=bias)
-            self.proj = nn.Conv2d(dv, dv, 1, bias=bias)
+            self.qkv = nn.Conv2d(in_channels, 2 * dk + dv, 1, bias=bias, **factory)
+            self.proj = nn.Conv2d(dv, dv, 1, bias=bias, **factory)
         else:
             self.qkv = None
             self.proj = None
         if self.relative:
             max_h, max_w = self.max_size  # type: ignore[misc]
             key_dim_per_head = dk // num_heads
-            self.rel_h = nn.Parameter(torch.empty(2 * max_h - 1, key_dim_per_head))
-            self.rel_w = nn.Parameter(torch.empty(2 * max_w - 1, key_dim_per_head))
+            self.rel_h = nn.Parameter(torch.empty(2 * max_h - 1, key_dim_per_head, **factory))
+            self.rel_w = nn.Parameter(torch.empty(2 * max_w - 1, key_dim_per_head, **factory))
         else:
             self.register_parameter("rel_h", None)
             self.register_parameter("rel_w", None)
@@ -248,7 +257,7 @@ class AugmentedConv2d(nn.Module):
             rel_w,
             impl=self.attention_impl,
             need_weights=self.capture_attention,
-            chunk=self.chunk_size,
+            tile_rows=self.tile_rows,
         )
         if weights is not None:
             self.attention = weights.detach()

@@ -2,14 +2,14 @@
 
 Forward keeps only the output; no (HW)^2 tensor outlives a tile. Backward recomputes each tile's logits and softmax
 from q, k and the tables (flash-attention style, with the same kernels on the same inputs, so p is bit-identical),
-so peak memory is O(tile) = about CHUNK_ELEMENTS logits instead of several (B, Nh, HW, HW) tensors, and the passes
+so peak memory is O(tile) = about TILE_ELEMENTS logits instead of several (B, Nh, HW, HW) tensors, and the passes
 over a tile stay in cache.
 
-A tile is ``block`` of the N = B * Nh (batch, head) matrices x ``chunk`` query rows. Relative logits of a tile are
-one matrix product with each whole table, q (2L - 1 rows)^T, from which each query gathers the L entries of its own
-offsets: GEMMs and a gather, no per-query embedding copies. The tile's (C, H, W) bias is built once from the two 1-D
-terms by broadcasting and the q k^T product is accumulated onto it in place (baddbmm_); the softmax then runs in
-place over it.
+A tile is ``tile_matrices`` of the N = B * Nh (batch, head) matrices x ``tile_rows`` query rows. Relative logits of
+a tile are one matrix product with each whole table, q (2L - 1 rows)^T, from which each query gathers the L entries
+of its own offsets: GEMMs and a gather, no per-query embedding copies. The tile's (C, H, W) bias is built once from
+the two 1-D terms by broadcasting and the q k^T product is accumulated onto it in place (baddbmm_); the softmax then
+runs in place over it.
 
 Gradients, with p = softmax(l) per query row, dO the output gradient and delta_i = sum_c dO_ic O_ic:
     dV = p^T dO;  dS = p * (dO V^T - delta);  dk = dS^T q;  dq = dS k + G_h r_h + G_w r_w;  dr_h = G_h^T q
@@ -17,7 +17,7 @@ where G_h[i, y' - y_i + H - 1] = sum over key columns of dS[i, (y', .)] (the gat
 over key rows. q arrives scaled by dkh ** -0.5.
 
 All products are 3-D bmm's with contiguous operands made once per call (k^T, v^T): 4-D matmuls on transposed views
-copied k^T for every chunk.
+copied k^T for every tile.
 """
 
 from __future__ import annotations
@@ -81,19 +81,21 @@ def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
 
 
 def _tiles(
-    matrices: int, height: int, width: int, chunk: int, block: int, device: torch.device
+    matrices: int, height: int, width: int, tile_rows: int, tile_matrices: int, device: torch.device
 ) -> Iterator[tuple[slice, slice, Tensor, Tensor]]:
-    """(matrix slice, query-row slice, index_h, index_w) of each tile: ``block`` of the N matrices x ``chunk`` rows.
+    """(matrix slice, query-row slice, index_h, index_w) of each tile: ``tile_matrices`` of the N matrices x
+    ``tile_rows`` query rows.
 
-    Tiling the N = B * Nh matrices too keeps a tile's (block, chunk, HW) temporaries cache-sized while each matrix
-    gets many query rows: the batched GEMMs then pay their per-matrix overhead a few times per matrix, not HW / 16.
+    Tiling the N = B * Nh matrices too keeps a tile's (tile_matrices, tile_rows, HW) temporaries cache-sized while
+    each matrix gets many query rows: the batched GEMMs then pay their per-matrix overhead a few times per matrix,
+    not HW / 16.
     """
-    rows = torch.arange(height * width, device=device)
-    for start in range(0, height * width, chunk):
-        part = rows[start : start + chunk]
+    queries = torch.arange(height * width, device=device)
+    for start in range(0, height * width, tile_rows):
+        part = queries[start : start + tile_rows]
         index_h, index_w = _gather_index(part // width, height), _gather_index(part % width, width)
-        for first in range(0, matrices, block):
-            yield slice(first, first + block), slice(start, start + len(part)), index_h, index_w
+        for first in range(0, matrices, tile_matrices):
+            yield slice(first, first + tile_matrices), slice(start, start + len(part)), index_h, index_w
 
 
 def _logits(
@@ -126,8 +128,8 @@ class ChunkedRelativeAttention(torch.autograd.Function):
         rel_w: Tensor | None,
         height: int,
         width: int,
-        chunk: int,
-        block: int,
+        tile_rows: int,
+        tile_matrices: int,
         keep: bool,
     ) -> Tensor:
         dtype, lead = q.dtype, q.shape[:2]
@@ -147,24 +149,24 @@ class ChunkedRelativeAttention(torch.autograd.Function):
             k_t, v_t = k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous()  # (N, d, HW), (N, dv, HW)
             out_t = torch.empty(n, dv, tokens, dtype=work, device=q.device)
             # keep: every tile is written into one (N, HW, HW) tensor that backward reads instead of recomputing.
-            keep = keep and chunk >= tokens
+            keep = keep and tile_rows >= tokens
             kept = q.new_empty(n, tokens, tokens) if keep else None
-            logits = None if keep else _Workspace(min(block, n) * min(chunk, tokens) * tokens, q)
-            for mats, rows, index_h, index_w in _tiles(n, height, width, chunk, block, q.device):
-                q_tile = q[mats, rows]  # (n_t, C, d)
-                tile = kept[mats] if kept is not None else logits.take(*q_tile.shape[:2], tokens)  # type: ignore[union-attr]
-                probabilities = _softmax_(_logits(q_tile, k_t[mats], tables, index_h, index_w, out=tile))
-                torch.bmm(v_t[mats], probabilities.transpose(1, 2), out=out_t[mats, :, rows])
+            logits = None if keep else _Workspace(min(tile_matrices, n) * min(tile_rows, tokens) * tokens, q)
+            for mat_slice, row_slice, index_h, index_w in _tiles(n, height, width, tile_rows, tile_matrices, q.device):
+                q_tile = q[mat_slice, row_slice]  # (n_t, C, d)
+                tile = kept[mat_slice] if kept is not None else logits.take(*q_tile.shape[:2], tokens)  # type: ignore[union-attr]
+                probabilities = _softmax_(_logits(q_tile, k_t[mat_slice], tables, index_h, index_w, out=tile))
+                torch.bmm(v_t[mat_slice], probabilities.transpose(1, 2), out=out_t[mat_slice, :, row_slice])
         table_h, table_w = (tables.rel_h, tables.rel_w) if tables else (None, None)
         ctx.save_for_backward(q, k, v, table_h, table_w, out_t, kept)
-        ctx.meta = (height, width, chunk, block, dtype, rel_h.dtype if relative else None)  # type: ignore[union-attr]
+        ctx.meta = (height, width, tile_rows, tile_matrices, dtype, rel_h.dtype if relative else None)  # type: ignore[union-attr]
         return out_t.transpose(1, 2).reshape(*lead, tokens, dv).to(dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         q, k, v, table_h, table_w, out_t, kept = ctx.saved_tensors
-        height, width, chunk, block, dtype, table_dtype = ctx.meta
+        height, width, tile_rows, tile_matrices, dtype, table_dtype = ctx.meta
         tables = _Tables(table_h, table_w, height, width) if table_h is not None else None
         lead = grad_out.shape[:2]
         with _no_autocast(q.device):
@@ -181,24 +183,27 @@ class ChunkedRelativeAttention(torch.autograd.Function):
             grad_table_h = torch.zeros_like(table_h) if tables else None
             grad_table_w = torch.zeros_like(table_w) if tables else None
             n, tokens = q.shape[:2]
-            elements = min(block, n) * min(chunk, tokens) * tokens
+            elements = min(tile_matrices, n) * min(tile_rows, tokens) * tokens
             logits = _Workspace(elements, q) if kept is None else None
             scores = _Workspace(elements, q)
-            for mats, rows, index_h, index_w in _tiles(n, height, width, chunk, block, q.device):
-                q_tile, grad_out_tile = q[mats, rows], grad_out[mats, rows]  # (n_t, C, d), (n_t, C, dv)
+            for mat_slice, row_slice, index_h, index_w in _tiles(n, height, width, tile_rows, tile_matrices, q.device):
+                q_tile, grad_out_tile = (
+                    q[mat_slice, row_slice],
+                    grad_out[mat_slice, row_slice],
+                )  # (n_t, C, d), (n_t, C, dv)
                 if kept is not None:
-                    probabilities = kept[mats]
+                    probabilities = kept[mat_slice]
                 else:
                     # Recomputed exactly as in forward: the same kernels on the same inputs give the same p.
                     tile = logits.take(*q_tile.shape[:2], tokens)  # type: ignore[union-attr]
-                    probabilities = _softmax_(_logits(q_tile, k_t[mats], tables, index_h, index_w, out=tile))
+                    probabilities = _softmax_(_logits(q_tile, k_t[mat_slice], tables, index_h, index_w, out=tile))
                 tile_shape = probabilities.shape
-                grad_v_t[mats].baddbmm_(grad_out_t[mats, :, rows], probabilities)  # dV^T += dO^T p
+                grad_v_t[mat_slice].baddbmm_(grad_out_t[mat_slice, :, row_slice], probabilities)  # dV^T += dO^T p
                 # dS = p * (dO V^T - delta)
-                grad_scores = torch.bmm(grad_out_tile, v_t[mats], out=scores.take(*tile_shape))
-                grad_scores.sub_(delta[mats, rows]).mul_(probabilities)
-                grad_q_tile = torch.bmm(grad_scores, k[mats])  # (n_t, C, d)
-                grad_k[mats].baddbmm_(grad_scores.transpose(1, 2), q_tile)
+                grad_scores = torch.bmm(grad_out_tile, v_t[mat_slice], out=scores.take(*tile_shape))
+                grad_scores.sub_(delta[mat_slice, row_slice]).mul_(probabilities)
+                grad_q_tile = torch.bmm(grad_scores, k[mat_slice])  # (n_t, C, d)
+                grad_k[mat_slice].baddbmm_(grad_scores.transpose(1, 2), q_tile)
                 if tables:
                     grid = grad_scores.view(*grad_scores.shape[:2], height, width)
                     grad_h, grad_w = grid.sum(-1), grid.sum(-2)  # (n_t, C, H), (n_t, C, W)
@@ -211,7 +216,7 @@ class ChunkedRelativeAttention(torch.autograd.Function):
                     q_rows = q_tile.flatten(0, 1)
                     grad_table_h.addmm_(full_h.flatten(0, 1).t(), q_rows)  # type: ignore[union-attr]
                     grad_table_w.addmm_(full_w.flatten(0, 1).t(), q_rows)  # type: ignore[union-attr]
-                grad_q[mats, rows] = grad_q_tile
+                grad_q[mat_slice, row_slice] = grad_q_tile
         unflat = lambda t: t.reshape(*lead, *t.shape[1:]).to(dtype)  # noqa: E731
         grad_rel_h = grad_table_h.to(table_dtype) if tables else None
         grad_rel_w = grad_table_w.to(table_dtype) if tables else None
@@ -227,20 +232,22 @@ def chunked_relative_attention(
     width: int,
     rel_h: Tensor | None = None,
     rel_w: Tensor | None = None,
-    chunk: int = 32,
-    block: int | None = None,
+    tile_rows: int = 32,
+    tile_matrices: int | None = None,
     keep_probabilities: bool = False,
 ) -> Tensor:
-    """softmax(q k^T + S_H + S_W) v over tiles of ``block`` of the B * Nh matrices x ``chunk`` query rows.
+    """softmax(q k^T + S_H + S_W) v over tiles of ``tile_matrices`` of the B * Nh matrices x ``tile_rows`` query rows.
 
-    q pre-scaled; ``block`` None: every matrix in each tile. ``keep_probabilities`` (used when ``chunk`` covers
-    whole matrices): keep the (B * Nh, HW, HW) softmax for backward instead of recomputing it, as eager attention
-    does; worth it for small grids, where it is cheap to hold. Returns (B, Nh, HW, dvh).
+    q pre-scaled; ``tile_matrices`` None: every matrix in each tile. ``keep_probabilities`` (used when
+    ``tile_rows`` covers whole matrices): keep the (B * Nh, HW, HW) softmax for backward instead of recomputing it,
+    as eager attention does; worth it for small grids, where it is cheap to hold. Returns (B, Nh, HW, dvh).
     """
     matrices = q.shape[0] * q.shape[1]
-    block = matrices if block is None else block
-    chunk, block = max(1, int(chunk)), max(1, int(block))
+    tile_matrices = matrices if tile_matrices is None else tile_matrices
+    tile_rows, tile_matrices = max(1, int(tile_rows)), max(1, int(tile_matrices))
     # Nothing to keep for when no gradient will be asked for (inference, torch.no_grad()).
     tensors = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
     keep_probabilities = keep_probabilities and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-    return ChunkedRelativeAttention.apply(q, k, v, rel_h, rel_w, height, width, chunk, block, keep_probabilities)
+    return ChunkedRelativeAttention.apply(
+        q, k, v, rel_h, rel_w, height, width, tile_rows, tile_matrices, keep_probabilities
+    )

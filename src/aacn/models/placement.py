@@ -1,4 +1,4 @@
-"""Where and how a ResNet-family model gets attention-augmented convolutions (PAPER.md, "Where it goes")."""
+"""Where and how a ResNet-family model gets attention-augmented convolutions (docs/paper.md, "Where the layer goes")."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..nn import AugmentedConv2d, attention_grid_size
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class AttentionConfig:
     """Hyper-parameters of the augmented convolutions of a model; every field is a ``create_model`` override.
 
     ``aa_stages`` and ``attn_downsample_stages`` count stages from 1 (torchvision's ``layer1`` is stage 1).
@@ -41,28 +41,28 @@ def conv3x3(
     *,
     stage: int,
     grid: tuple[int, int],
-    augment: AugmentConfig | None,
+    attention: AttentionConfig | None,
 ) -> nn.Module:
-    """The 3x3 convolution that augmentation may replace: plain unless ``stage`` is one of ``augment.aa_stages``.
+    """The 3x3 convolution that augmentation may replace: plain unless ``stage`` is one of ``attention.aa_stages``.
 
     ``grid`` is the spatial size of this convolution's input at the configured ``input_size``.
     """
-    if augment is None or stage not in augment.aa_stages:
+    if attention is None or stage not in attention.aa_stages:
         return nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
-    downsample = stage in augment.attn_downsample_stages
+    downsample = stage in attention.attn_downsample_stages
     return AugmentedConv2d.from_ratios(
         in_channels,
         out_channels,
         3,
         stride,
-        key_ratio=augment.key_ratio,
-        value_ratio=augment.value_ratio,
-        num_heads=augment.num_heads,
-        min_key_dim_per_head=augment.min_key_dim_per_head,
-        relative=augment.relative,
+        key_ratio=attention.key_ratio,
+        value_ratio=attention.value_ratio,
+        num_heads=attention.num_heads,
+        min_key_dim_per_head=attention.min_key_dim_per_head,
+        relative=attention.relative,
         max_size=attention_grid_size(grid, stride, downsample),
         attn_downsample=downsample,
-        interpolate_rel_pos=augment.interpolate_rel_pos,
+        interpolate_rel_pos=attention.interpolate_rel_pos,
     )
 
 
