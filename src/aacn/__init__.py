@@ -3,5 +3,5 @@
 from .models import Profile, create_model, list_models, profile
 from .nn import AugmentedConv2d
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["AugmentedConv2d", "Profile", "__version__", "create_model", "list_models", "profile"]
