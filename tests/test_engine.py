@@ -161,7 +161,11 @@ def test_training_writes_every_file(trained: Path) -> None:
     for key in ("top1", "top5", "loss", "params", "gflops", "train_images_per_sec", "wall_time_s"):
         assert results[key] is not None, key
     assert 0.0 <= results["top1"] <= results["top5"] <= 1.0
-    assert results["params"] == sum(p.numel() for p in create_model("aa_resnet18_cifar").parameters())
+    # relative tables made for the training images (digits: 16x16), not the model's 32x32 design size
+    expected = create_model("aa_resnet18_cifar", num_classes=10, input_size=16)
+    assert results["params"] == sum(p.numel() for p in expected.parameters())
+    assert results["params"] < sum(p.numel() for p in create_model("aa_resnet18_cifar").parameters())
+    assert load_checkpoint_file(trained / "last.ckpt")["aacn"]["model_args"] == {"input_size": 16}
     assert results["epochs"] == 2 and results["ema_top1"] is not None
     last = load_checkpoint_file(trained / "last.ckpt")
     prefixes = {key.split(".", 1)[0] for key in last["state_dict"]}
@@ -190,7 +194,9 @@ def test_export_safetensors_round_trip(trained: Path, tmp_path: Path) -> None:
     written = export_safetensors(trained / "best.ckpt", tmp_path / "weights")
     description = json.loads(Path(written["config"]).read_text())
     assert description["model"] == "aa_resnet18_cifar" and description["num_classes"] == 10
-    model = create_model(description["model"], num_classes=description["num_classes"]).eval()
+    assert description["model_args"] == {"input_size": 16}, "the JSON says how to rebuild the model"
+    model = create_model(description["model"], num_classes=description["num_classes"], **description["model_args"])
+    model.eval()
     model.load_state_dict(load_file(written["weights"]))
     reference, _ = model_from_checkpoint(trained / "best.ckpt")
     x = torch.randn(2, 3, 16, 16)

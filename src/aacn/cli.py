@@ -84,8 +84,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 # The training settings `aacn compare` takes and hands unchanged to every run (the recipe sets the rest).
 COMPARE_SETTINGS = (
-    "epochs", "batch_size", "num_workers", "accelerator", "devices", "precision", "data_dir", "download",
-    "limit_train_batches", "limit_val_batches",
+    "epochs", "sample_budget", "batch_size", "image_size", "num_workers", "accelerator", "devices", "precision",
+    "data_dir", "download", "limit_train_batches", "limit_val_batches",
 )  # fmt: skip
 
 
@@ -100,8 +100,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
     except ValueError:
         raise ValueError(f"--seeds takes comma-separated ints such as 0,1,2, got {args.seeds!r}") from None
+    sizes = None
+    if args.train_sizes:
+        try:
+            sizes = tuple(sorted(int(s) for s in args.train_sizes.split(",") if s.strip()))
+        except ValueError:
+            raise ValueError(
+                f"--train-sizes takes comma-separated ints such as 500,2000,8000, got {args.train_sizes!r}"
+            ) from None
     options = CompareOptions(
         dataset=args.dataset,
+        train_sizes=sizes,
         output=Path(args.output),
         models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
         seeds=seeds or (0,),
@@ -166,9 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_cmd_train)
 
     comparison = commands.add_parser("compare", help="train models with one recipe and seeds; write a report")
-    comparison.add_argument("--dataset", required=True, help="cifar10, cifar100, imagenet, digits or fake")
+    comparison.add_argument("--dataset", required=True, help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2")
     comparison.add_argument("--models", help="comma-separated; default: the dataset's plain and AA pair")
     comparison.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
+    comparison.add_argument(
+        "--train-sizes", help="a sample-efficiency study: train on the first N images for each N, e.g. 500,2000,8000"
+    )
     comparison.add_argument("--output", required=True)
     comparison.add_argument("--recipe", help="default: the dataset's recipe")
     add_setting_flags(comparison, COMPARE_SETTINGS)

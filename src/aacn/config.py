@@ -28,6 +28,8 @@ DEFAULT_RECIPES = {
     "imagenet": "imagenet_resnet50",
     "digits": "digits",
     "fake": "digits",
+    "svrt1": "svrt1",
+    "svrt2": "svrt2",
 }
 
 
@@ -87,7 +89,7 @@ class TrainConfig:
     """Every setting of a training run. Learning rates are for the global batch (batch_size x devices x nodes)."""
 
     model: str = setting("resnet18_cifar", help="model name (aacn models lists them)")
-    dataset: str = setting("digits", help="cifar10, cifar100, imagenet, digits or fake")
+    dataset: str = setting("digits", help="cifar10, cifar100, imagenet, digits, fake, svrt1 or svrt2")
     output: str = setting("runs/train", help="run folder: last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json")
     data_dir: str | None = setting(None, parse=str, help="folder holding the dataset (default ./data)")
     download: bool = setting(False, help="download the dataset if missing (CIFAR)")
@@ -96,7 +98,13 @@ class TrainConfig:
         help="create_model override, e.g. key_ratio=0.25 (repeatable)",
     )  # fmt: skip
     image_size: int | None = setting(None, parse=int, help="training image side (default: the dataset's)")
+    train_size: int | None = setting(
+        None, parse=int, help="train on the first N training images (svrt: generate N; default: the whole split)"
+    )
     epochs: int = setting(10, help="training epochs")
+    sample_budget: int | None = setting(
+        None, parse=int, help="train on this many images in all: sets epochs to ceil(budget / training images)"
+    )
     batch_size: int = setting(128, names=("-b", "--batch-size"), help="images per device and step")
     optimizer: str = setting("sgd", choices=("sgd", "adamw"), help="optimizer")
     lr: float = setting(0.1, help="base learning rate (for the global batch)")
@@ -141,9 +149,9 @@ class TrainConfig:
             check_type(setting_field, getattr(self, setting_field.name))
         get_spec(self.model)
         dataset_info(self.dataset)
-        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "num_nodes": self.num_nodes}
-        for name, value in positive.items():
-            if value < 1:
+        for name in ("epochs", "batch_size", "num_nodes", "train_size", "sample_budget"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")

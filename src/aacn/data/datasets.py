@@ -1,4 +1,4 @@
-"""The dataset registry: ``--dataset`` names, their class counts and image sizes."""
+"""The dataset registry: ``--dataset`` names, their class counts and image sizes, and how to build a split."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from .archives import DatasetError
 from .cifar import CIFAR10, CIFAR100, load_cifar
 from .digits import DIGITS_IMAGE_SIZE, load_digits_split
 from .fake import fake_split
 from .imagenet import ImageFolderDataset
+from .svrt import SVRT_IMAGE_SIZE, svrt_split
 from .transforms import (
     CIFAR10_STATS,
     CIFAR100_STATS,
     FAKE_STATS,
+    SVRT_STATS,
     cifar_transforms,
     digits_transforms,
     imagenet_transforms,
@@ -38,6 +40,8 @@ DATASETS: dict[str, DatasetInfo] = {
     "imagenet": DatasetInfo("imagenet", 1000, 224),
     "digits": DatasetInfo("digits", 10, DIGITS_IMAGE_SIZE),
     "fake": DatasetInfo("fake", 10, None),
+    "svrt1": DatasetInfo("svrt1", 2, SVRT_IMAGE_SIZE),
+    "svrt2": DatasetInfo("svrt2", 2, SVRT_IMAGE_SIZE),
 }
 
 
@@ -71,10 +75,32 @@ class Split:
     num_classes: int
 
 
-def build_split(name: str, train: bool, data_dir: str | Path | None, download: bool, image_size: int) -> Split:
-    """The train or validation split of dataset ``name``, raw, with the transform that belongs to it."""
+def build_split(
+    name: str, train: bool, data_dir: str | Path | None, download: bool, image_size: int, train_size: int | None = None
+) -> Split:
+    """The train or validation split of dataset ``name``, raw, with the transform that belongs to it.
+
+    ``train_size``: the training split's first N samples (generated problems draw exactly N; stored datasets take the
+    first N of a fixed permutation, the same for every run). The validation split is always whole.
+    """
+    split = _build_split(name, train, data_dir, download, image_size, train_size if train else None)
+    if train and train_size is not None and not name.startswith("svrt"):
+        size = len(split.base)  # type: ignore[arg-type]
+        if train_size > size:
+            raise DatasetError(f"train_size {train_size} exceeds the {size} training images of {name}")
+        order = torch.randperm(size, generator=torch.Generator().manual_seed(0))[:train_size]
+        split.base = Subset(split.base, order.tolist())
+    return split
+
+
+def _build_split(
+    name: str, train: bool, data_dir: str | Path | None, download: bool, image_size: int, train_size: int | None
+) -> Split:
     info = dataset_info(name)
     root = Path(data_dir) if data_dir is not None else Path("data")
+    if name.startswith("svrt"):
+        images, labels = svrt_split(name, train, image_size, train_size)
+        return Split(ArrayDataset(images, labels), plain_transforms(SVRT_STATS), info.num_classes)
     if name in ("cifar10", "cifar100"):
         layout, stats = (CIFAR10, CIFAR10_STATS) if name == "cifar10" else (CIFAR100, CIFAR100_STATS)
         images, labels = load_cifar(layout, root, train, download)

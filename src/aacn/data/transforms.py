@@ -11,6 +11,7 @@ CIFAR100_STATS = ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 DIGITS_STATS = ((0.3054, 0.3054, 0.3054), (0.3186, 0.3186, 0.3186))
 FAKE_STATS = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+SVRT_STATS = ((0.04, 0.04, 0.04), (0.14, 0.14, 0.14))  # grey outlines on black, about 3-4% of the pixels lit
 
 
 def _finish(stats: tuple[tuple[float, ...], tuple[float, ...]]) -> list[v2.Transform]:
@@ -62,4 +63,6 @@ def normalization_stats(dataset: str) -> tuple[tuple[float, ...], tuple[float, .
         "imagenet": IMAGENET_STATS,
         "digits": DIGITS_STATS,
         "fake": FAKE_STATS,
+        "svrt1": SVRT_STATS,
+        "svrt2": SVRT_STATS,
     }[dataset]

@@ -6,6 +6,7 @@ fit, with signals turned into a saved checkpoint) and :func:`report_run` (the fi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -49,6 +50,15 @@ def image_size_for(config: TrainConfig) -> int:
     if config.image_size:
         return config.image_size
     return dataset_info(config.dataset).image_size or get_spec(config.model).input_size
+
+
+def model_args_for(config: TrainConfig, image_size: int) -> dict[str, Any]:
+    """create_model's overrides for a run: the config's, and for an AA model relative tables made for the training
+    image size (``input_size``) unless the config sets it: any image the tables cover works, larger ones need it."""
+    model_args = dict(config.model_args)
+    if get_spec(config.model).attention is not None:
+        model_args.setdefault("input_size", image_size)
+    return model_args
 
 
 def steps_per_epoch(train_size: int, world_size: int, config: TrainConfig) -> int:
@@ -115,6 +125,7 @@ class Run:
     resume: bool
     image_size: int
     num_classes: int
+    model_args: dict[str, Any]  # what create_model was given: the config's, plus an AA model's input_size
     datamodule: ImageDataModule
     module: ClassificationModule
     trainer: L.Trainer
@@ -166,8 +177,13 @@ def build_run(config: TrainConfig, resume: bool = False) -> Run:
     image_size = image_size_for(config)
     datamodule = ImageDataModule(config, image_size)
     num_classes = datamodule.num_classes
-    model = create_model(config.model, num_classes=num_classes, **config.model_args)
-    meta = {"model": config.model, "num_classes": num_classes, "model_args": dict(config.model_args)}
+    if config.sample_budget:
+        train_images = len(datamodule.train_split.base)  # type: ignore[arg-type]
+        config = dataclasses.replace(config, epochs=math.ceil(config.sample_budget / train_images)).validate()
+        datamodule.config = config
+    model_args = model_args_for(config, image_size)
+    model = create_model(config.model, num_classes=num_classes, **model_args)
+    meta = {"model": config.model, "num_classes": num_classes, "model_args": model_args}
     module = ClassificationModule(model, config, num_classes, {**meta, "image_size": image_size})
 
     best, last_checkpoint = _checkpoints(output)
@@ -191,8 +207,9 @@ def build_run(config: TrainConfig, resume: bool = False) -> Run:
     module.steps_per_epoch = steps_per_epoch(len(datamodule.train_split.base), trainer.world_size, config)  # type: ignore[arg-type]
     trainer.log_every_n_steps = min(10, module.steps_per_epoch)  # short epochs still log steps
     return Run(
-        config, output, resume, image_size, num_classes, datamodule, module, trainer, best, signals, throughput, started
-    )
+        config, output, resume, image_size, num_classes, model_args, datamodule, module, trainer, best, signals,
+        throughput, started,
+    )  # fmt: skip
 
 
 def fit_run(run: Run) -> None:
@@ -222,7 +239,7 @@ def report_run(run: Run) -> dict[str, Any]:
         trainer.validate(run.module, datamodule=run.datamodule, verbose=False)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     with torch.device("meta"):
-        counted = profile(create_model(config.model, num_classes=run.num_classes, **config.model_args), run.image_size)
+        counted = profile(create_model(config.model, num_classes=run.num_classes, **run.model_args), run.image_size)
     best = run.best.best_model_score
     results = {
         "model": config.model,

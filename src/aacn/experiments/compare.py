@@ -3,6 +3,10 @@
 Each (model, seed) run is an ``aacn train`` subprocess in ``<output>/<model>/seed<k>``, so that its peak memory is
 its own and an interrupted comparison resumes where it stopped: finished runs (results.json present) are skipped,
 interrupted ones (last.ckpt without results.json) continue with ``--resume``.
+
+With ``train_sizes`` it is a sample-efficiency study: every model and seed is trained on the first N training images
+for each N (``--train-size N``, runs in ``<output>/n<N>/<model>/seed<k>``), with the identical recipe; the report
+holds accuracy per size and model, and ``sample_efficiency.png`` draws it against N.
 """
 
 from __future__ import annotations
@@ -17,8 +21,16 @@ from typing import Any
 
 from ..config import ConfigError, resolve_config
 from ..data import dataset_info
-from ..report.comparison import ModelSummary, format_table, read_curves, summarize, write_report, write_results_json
-from ..report.curves import plot_curves
+from ..report.comparison import (
+    ModelSummary,
+    format_size_table,
+    format_table,
+    read_curves,
+    summarize,
+    write_report,
+    write_results_json,
+)
+from ..report.curves import plot_curves, plot_sample_efficiency
 from ..utils.hardware import describe_hardware
 
 
@@ -31,6 +43,7 @@ class CompareOptions:
     recipe: str | None = None
     train_flags: tuple[str, ...] = ()  # extra `aacn train` flags, the same for every run
     command: str = "aacn compare"
+    train_sizes: tuple[int, ...] | None = None  # a sample-efficiency study over these training-set sizes
 
 
 # The model pair `aacn compare --dataset D` trains when no --models is given: a plain model and its AA twin.
@@ -40,23 +53,31 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
     "imagenet": ("resnet50", "aa_resnet50"),
     "digits": ("resnet18_cifar", "aa_resnet18_cifar"),
     "fake": ("resnet18_cifar", "aa_resnet18_cifar"),
+    "svrt1": ("resnet18_cifar", "aa_resnet18_cifar"),
+    "svrt2": ("resnet18_cifar", "aa_resnet18_cifar"),
 }
 
 
-def run_dir(output: Path, model: str, seed: int) -> Path:
-    return output / model / f"seed{seed}"
+def run_dir(output: Path, model: str, seed: int, train_size: int | None = None) -> Path:
+    base = output if train_size is None else output / f"n{train_size}"
+    return base / model / f"seed{seed}"
 
 
-def _train_one(options: CompareOptions, model: str, seed: int, index: int, total: int) -> dict[str, Any]:
-    folder = run_dir(options.output, model, seed)
+def _train_one(
+    options: CompareOptions, model: str, seed: int, train_size: int | None, index: int, total: int
+) -> dict[str, Any]:
+    folder = run_dir(options.output, model, seed, train_size)
     results = folder / "results.json"
+    what = f"{model} seed {seed}" + ("" if train_size is None else f" on {train_size} images")
     if results.is_file():
-        print(f"[{index}/{total}] {model} seed {seed}: finished earlier, skipped ({results})", flush=True)
+        print(f"[{index}/{total}] {what}: finished earlier, skipped ({results})", flush=True)
         return json.loads(results.read_text())
     resume = (folder / "last.ckpt").is_file()
-    print(f"[{index}/{total}] {model} seed {seed}: {'resuming' if resume else 'training'} in {folder}", flush=True)
+    print(f"[{index}/{total}] {what}: {'resuming' if resume else 'training'} in {folder}", flush=True)
     command = [sys.executable, "-m", "aacn", "train", "--dataset", options.dataset, "--model", model]
     command += ["--seed", str(seed), "--output", str(folder)]
+    if train_size is not None:
+        command += ["--train-size", str(train_size)]
     if options.recipe:
         command += ["--recipe", options.recipe]
     command += list(options.train_flags)
@@ -70,7 +91,7 @@ def _train_one(options: CompareOptions, model: str, seed: int, index: int, total
         code = process.wait()  # the run saves its checkpoint on the same SIGINT
     if code != 0 or not results.is_file():
         raise ConfigError(
-            f"run {model} seed {seed} did not finish (exit code {code}); its output is above and its files in "
+            f"run {what} did not finish (exit code {code}); its output is above and its files in "
             f"{folder}; run the same command again to resume it"
         )
     return json.loads(results.read_text())
@@ -79,38 +100,58 @@ def _train_one(options: CompareOptions, model: str, seed: int, index: int, total
 def compare(options: CompareOptions) -> list[ModelSummary]:
     """Train every model with every seed (or reuse finished runs), then write report.md, results.json, curves.png."""
     dataset_info(options.dataset)  # an unknown dataset fails before anything runs
+    if options.train_sizes and (
+        len(set(options.train_sizes)) != len(options.train_sizes) or min(options.train_sizes) < 1
+    ):
+        raise ConfigError(f"--train-sizes takes distinct positive ints, got {','.join(map(str, options.train_sizes))}")
     models = options.models or list(DEFAULT_MODELS[options.dataset])
     if len(set(models)) != len(models):
         raise ConfigError(f"--models lists a model twice: {','.join(models)}")
     # Resolve once up front: a bad model name or recipe fails before any training starts.
     configs = {m: resolve_config(options.recipe, dataset=options.dataset, model=m) for m in models}
     options.output.mkdir(parents=True, exist_ok=True)
-    total = len(models) * len(options.seeds)
-    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in models}
+    sizes: list[int | None] = list(options.train_sizes) if options.train_sizes else [None]
+    total = len(sizes) * len(models) * len(options.seeds)
+    runs: dict[int | None, dict[str, list[dict[str, Any]]]] = {n: {m: [] for m in models} for n in sizes}
     index = 0
-    for seed in options.seeds:  # seeds outermost: a first full comparison is ready early
-        for model in models:
-            index += 1
-            runs[model].append(_train_one(options, model, seed, index, total))
+    for size in sizes:  # smallest first, seeds next: a first full comparison is ready early
+        for seed in options.seeds:
+            for model in models:
+                index += 1
+                runs[size][model].append(_train_one(options, model, seed, size, index, total))
 
-    rows = [summarize(m, options.dataset, runs[m]) for m in models]
     first = configs[models[0]]
-    epochs = max(int(r["epochs"]) for model_runs in runs.values() for r in model_runs)
     context = {
         "dataset": options.dataset,
         "command": options.command,
         "hardware": describe_hardware(),
         "recipe": first.recipe,
         "source": first.source,
-        "epochs": epochs,
+        "epochs": max(int(r["epochs"]) for by_model in runs.values() for rs in by_model.values() for r in rs),
         "seeds": list(options.seeds),
     }
-    write_results_json(rows, options.output / "results.json", context)
-    curves = {m: [read_curves(run_dir(options.output, m, s) / "metrics.csv") for s in options.seeds] for m in models}
+    rows_by_size = {n: [summarize(m, options.dataset, runs[n][m]) for m in models] for n in sizes}
+    largest = sizes[-1]
+    rows = rows_by_size[largest]
+    written = [options.output / "report.md", options.output / "results.json", options.output / "curves.png"]
+    if options.train_sizes:
+        context["epochs_per_size"] = {n: int(runs[n][models[0]][0]["epochs"]) for n in options.train_sizes}
+        write_results_json(rows, options.output / "results.json", context, by_size=rows_by_size)
+        title = f"{options.dataset}: test top-1 against training images ({len(options.seeds)} seeds)"
+        chance = 1 / dataset_info(options.dataset).num_classes
+        plot_sample_efficiency(runs, options.output / "sample_efficiency.png", title, chance)
+        written.append(options.output / "sample_efficiency.png")
+    else:
+        write_results_json(rows, options.output / "results.json", context)
+    curves = {
+        m: [read_curves(run_dir(options.output, m, s, largest) / "metrics.csv") for s in options.seeds] for m in models
+    }
     title = f"{options.dataset}: {' vs '.join(models)} ({len(options.seeds)} seed{'s' * (len(options.seeds) > 1)})"
+    if largest is not None:
+        title += f", {largest} training images"
     plot_curves(curves, options.output / "curves.png", title)
-    write_report(rows, options.output / "report.md", context)
+    write_report(rows, options.output / "report.md", context, by_size=rows_by_size if options.train_sizes else None)
     print()
-    print(format_table(rows))
-    print(f"\nwrote {options.output / 'report.md'}, {options.output / 'results.json'}, {options.output / 'curves.png'}")
+    print(format_size_table(rows_by_size) if options.train_sizes else format_table(rows))
+    print(f"\nwrote {', '.join(str(path) for path in written)}")
     return rows

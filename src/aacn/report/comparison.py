@@ -118,14 +118,43 @@ def format_table(rows: list[ModelSummary]) -> str:
     return "\n".join(lines)
 
 
-def write_results_json(rows: list[ModelSummary], path: Path, context: dict[str, Any]) -> None:
+def format_size_table(by_size: dict[Any, list[ModelSummary]]) -> str:
+    """Test top-1 (%) per training-set size (rows) and model (columns): mean ± std over seeds."""
+    models = [r.model for r in next(iter(by_size.values()))]
+    lines = [
+        "| training images | " + " | ".join(f"{m} top-1 (%)" for m in models) + " |",
+        "|---:|" + "---:|" * len(models),
+    ]
+    for size, rows in by_size.items():
+        lines.append(f"| {size} | " + " | ".join(_pct(r.top1, r.top1_std) for r in rows) + " |")
+    return "\n".join(lines)
+
+
+def write_results_json(
+    rows: list[ModelSummary],
+    path: Path,
+    context: dict[str, Any],
+    by_size: dict[Any, list[ModelSummary]] | None = None,
+) -> None:
+    """``models``: one summary per model (of the largest training set, in a sample-efficiency study); with
+    ``by_size`` also ``sizes``: one entry per training-set size with its models' summaries."""
     payload = {**context, "models": [asdict(r) for r in rows]}
+    if by_size is not None:
+        payload["sizes"] = [
+            {"train_size": size, "models": [asdict(r) for r in size_rows]} for size, size_rows in by_size.items()
+        ]
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
-def write_report(rows: list[ModelSummary], path: Path, context: dict[str, Any]) -> None:
-    """report.md: what was run, on what, the table and the curves."""
+def write_report(
+    rows: list[ModelSummary],
+    path: Path,
+    context: dict[str, Any],
+    by_size: dict[Any, list[ModelSummary]] | None = None,
+) -> None:
+    """report.md: what was run, on what, the table (per training-set size too) and the figures."""
     seeds = ", ".join(str(s) for s in context["seeds"])
+    epochs = "epochs by training-set size below" if by_size is not None else f"{context['epochs']} epochs"
     lines = [
         f"# {context['dataset']}: {' vs '.join(r.model for r in rows)}",
         "",
@@ -133,10 +162,26 @@ def write_report(rows: list[ModelSummary], path: Path, context: dict[str, Any]) 
         "",
         f"Hardware: {context['hardware']}",
         "",
-        f"Recipe: `{context['recipe']}` ({context['source']}); {context['epochs']} epochs; seeds {seeds}. "
+        f"Recipe: `{context['recipe']}` ({context['source']}); {epochs}; seeds {seeds}. "
         "Every model trained with the identical recipe, data order, augmentation and seeds: only the architecture "
         "differs.",
         "",
+    ]
+    if by_size is not None:
+        largest = list(by_size)[-1]
+        epochs = ", ".join(f"{e} at {n}" for n, e in context.get("epochs_per_size", {}).items())
+        lines += [
+            f"Sample efficiency: every model and seed trained on the first N training images for each N "
+            f"(epochs per N: {epochs}), tested on the same held-out test set.",
+            "",
+            format_size_table(by_size),
+            "",
+            "![test top-1 against training images](sample_efficiency.png)",
+            "",
+            f"All measurements at N = {largest}:",
+            "",
+        ]
+    lines += [
         format_table(rows),
         "",
         "Top-1 and top-5 on the validation split after the last epoch: mean ± sample standard deviation over seeds. "
