@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 from PIL import Image
 
 from aacn import create_model
@@ -162,6 +163,33 @@ def test_compare_skips_finished_and_resumes_interrupted_runs(tmp_path: Path) -> 
     summary = json.loads((tmp_path / "results.json").read_text())
     assert [m["model"] for m in summary["models"]] == ["resnet18_cifar", "aa_resnet18_cifar"]
     assert all(m["top1"] is not None and m["params"] > 0 for m in summary["models"])
+
+
+@pytest.mark.slow
+def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "aacn", "compare", "--dataset", "svrt2", "--train-sizes", "64,32",
+               "--sample-budget", "64", "--image-size", "16", "--limit-val-batches", "2",
+               "--output", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / "results.json").read_text())
+    assert [entry["train_size"] for entry in summary["sizes"]] == [32, 64], "smallest first"
+    for entry in summary["sizes"]:
+        assert [m["model"] for m in entry["models"]] == ["resnet18_cifar", "aa_resnet18_cifar"], "the default pair"
+        assert all(0.0 <= m["top1"] <= 1.0 for m in entry["models"])
+    assert summary["epochs_per_size"] == {"32": 2, "64": 1}, "the same 64 training images seen at every size"
+    for size, epochs in ((32, 2), (64, 1)):
+        config = yaml.safe_load((tmp_path / f"n{size}" / "aa_resnet18_cifar" / "seed0" / "config.yaml").read_text())
+        assert (config["train_size"], config["epochs"], config["recipe"]) == (size, epochs, "svrt2")
+        assert config["image_size"] == 16 and config["lr"] == 0.05, "the study's recipe, the flags on top"
+    report = (tmp_path / "report.md").read_text()
+    top1 = {e["train_size"]: [m["top1"] for m in e["models"]] for e in summary["sizes"]}
+    for size, values in top1.items():
+        assert f"| {size} | {100 * values[0]:.2f} | {100 * values[1]:.2f} |" in report, "report.md = results.json"
+    assert "![test top-1 against training images](sample_efficiency.png)" in report
+    assert_png(tmp_path / "sample_efficiency.png")
+    assert_png(tmp_path / "curves.png")
+    assert "| 64 |" in done.stdout, "the size table is printed at the end"
 
 
 def test_attention_maps_command_on_a_trained_checkpoint(tmp_path: Path) -> None:

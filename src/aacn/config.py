@@ -135,6 +135,7 @@ class TrainConfig:
     strategy: str = setting("auto", help="auto, ddp, ddp_spawn, fsdp, ...")
     limit_train_batches: float = setting(1.0, help="fraction (<= 1) or count of training batches per epoch")
     limit_val_batches: float = setting(1.0, help="fraction (<= 1) or count of validation batches")
+    val_every_n_epochs: int = setting(1, help="validate (and save last.ckpt) every N epochs, and after the last")
     recipe: str | None = None  # set from --recipe; not a flag of its own here
     source: str | None = None  # where the recipe's hyper-parameters come from (recipes only)
 
@@ -149,7 +150,7 @@ class TrainConfig:
             check_type(setting_field, getattr(self, setting_field.name))
         get_spec(self.model)
         dataset_info(self.dataset)
-        for name in ("epochs", "batch_size", "num_nodes", "train_size", "sample_budget"):
+        for name in ("epochs", "batch_size", "num_nodes", "train_size", "sample_budget", "val_every_n_epochs"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")

@@ -111,6 +111,7 @@ def build_trainer(config: TrainConfig, output: Path, callbacks: list[L.Callback]
         num_sanity_val_steps=0,
         limit_train_batches=config.limit_train_batches,
         limit_val_batches=config.limit_val_batches,
+        check_val_every_n_epoch=config.val_every_n_epochs,
         log_every_n_steps=10,
         enable_model_summary=False,
     )
@@ -221,6 +222,11 @@ def fit_run(run: Run) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty.*")
+        # With an OnExceptionCheckpoint among the callbacks, Lightning reads fit(ckpt_path=None) as "last" and warns
+        # when there is none. A fresh run never has one (build_run refuses an output holding last.ckpt) and a resumed
+        # run names its checkpoint, so the two warnings say nothing here.
+        warnings.filterwarnings("ignore", message=r".*fit\(ckpt_path=None\)` was called without a model.*")
+        warnings.filterwarnings("ignore", message=r".*fit\(ckpt_path=\"last\"\) is set, but there is no last.*")
         try:
             trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=str(run.last) if run.resume else None)
         except SIGTERMException:
@@ -235,8 +241,11 @@ def fit_run(run: Run) -> None:
 def report_run(run: Run) -> dict[str, Any]:
     """The run's final metrics, params, FLOPs, speed and memory; rank 0 writes them to results.json."""
     trainer, config = run.trainer, run.config
-    if "val/top1" not in trainer.callback_metrics:  # resumed from a final checkpoint: nothing ran, validate now
+    unvalidated_end = config.epochs % config.val_every_n_epochs != 0
+    if unvalidated_end or "val/top1" not in trainer.callback_metrics:  # (or resumed from a final checkpoint)
         trainer.validate(run.module, datamodule=run.datamodule, verbose=False)
+        if unvalidated_end:  # the loop saves last.ckpt after validating; the last epoch was not validated in it
+            trainer.save_checkpoint(run.last)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     with torch.device("meta"):
         counted = profile(create_model(config.model, num_classes=run.num_classes, **run.model_args), run.image_size)
