@@ -31,6 +31,7 @@ from ..report.comparison import (
     write_results_json,
 )
 from ..report.curves import plot_curves, plot_sample_efficiency
+from ..utils import writable_folder
 from ..utils.hardware import describe_hardware
 
 
@@ -109,7 +110,7 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
         raise ConfigError(f"--models lists a model twice: {','.join(models)}")
     # Resolve once up front: a bad model name or recipe fails before any training starts.
     configs = {m: resolve_config(options.recipe, dataset=options.dataset, model=m) for m in models}
-    options.output.mkdir(parents=True, exist_ok=True)
+    writable_folder(options.output)
     sizes: list[int | None] = list(options.train_sizes) if options.train_sizes else [None]
     total = len(sizes) * len(models) * len(options.seeds)
     runs: dict[int | None, dict[str, list[dict[str, Any]]]] = {n: {m: [] for m in models} for n in sizes}

@@ -3,7 +3,7 @@
 from .paper import PAPER, PaperFigures
 from .placement import AttentionConfig
 from .profile import Profile, profile
-from .registry import ModelSpec, create_model, get_spec, list_models
+from .registry import ModelSpec, check_overrides, create_model, get_spec, list_models
 from .resnet import BasicBlock, Bottleneck, ResNet
 from .wide_resnet import WideBasicBlock, WideResNet
 
@@ -20,6 +20,7 @@ __all__ = [
     "ResNet",
     "WideBasicBlock",
     "WideResNet",
+    "check_overrides",
     "create_model",
     "get_spec",
     "list_models",
