@@ -393,6 +393,36 @@ def test_sigint_stops_like_sigterm_and_resume_is_exact(tmp_path: Path, uninterru
 
 
 @pytest.mark.slow
+def test_a_full_disk_during_a_checkpoint_ends_in_one_line_and_resume_is_exact(
+    tmp_path: Path, uninterrupted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aacn.utils import atomic
+    from faults import FillsUp
+
+    real_write, saves, kept = atomic.atomic_write, [], {}
+
+    def disk_fills_at_the_second_last_ckpt(path, write):
+        path = Path(path)
+        if path.name == "last.ckpt":
+            saves.append(path)
+            if len(saves) == 2:  # epoch 1's checkpoint: the disk fills part-way through the file
+                kept["before"] = path.read_bytes()
+                return real_write(path, lambda stream: write(FillsUp(stream, 2_000_000)))
+        return real_write(path, write)
+
+    monkeypatch.setattr(atomic, "atomic_write", disk_fills_at_the_second_last_ckpt)
+    assert main(["train", *RUN, "--output", str(tmp_path)]) == 3
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("aacn:")]
+    last = tmp_path / "last.ckpt"
+    assert lines == [f"aacn: error: could not write {last}: No space left on device; the previous last.ckpt is intact"]
+    assert (tmp_path / "last.ckpt").read_bytes() == kept["before"], "the epoch-0 checkpoint is untouched"
+    assert not list(tmp_path.glob(".*.tmp")), "no partial file left behind"
+    monkeypatch.undo()  # space is back
+    assert main(["train", *RUN, "--output", str(tmp_path), "--resume"]) == 0
+    _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)
+
+
+@pytest.mark.slow
 def test_torchrun_ddp_two_processes(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",

@@ -6,8 +6,6 @@ AACN_DEBUG=1 the traceback is shown instead).
 
 from __future__ import annotations
 
-import errno
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +16,7 @@ import pytest
 from aacn.cli import main
 from aacn.utils import WriteError, atomic_write_text
 from aacn.utils import atomic as atomic_module
+from faults import FillsUp
 
 QUICK = ["--dataset", "digits", "--model", "resnet18_cifar", "--epochs", "1", "--warmup-epochs", "0",
          "--batch-size", "32", "--limit-train-batches", "2", "--limit-val-batches", "1", "--workers", "0",
@@ -138,28 +137,11 @@ def test_argparse_errors_exit_2() -> None:
 # ---------------------------------------------------------------- the machine failing under us
 
 
-class _FillsUp:
-    """A stream that takes ``room`` bytes, then fails with ENOSPC in the middle of the next write."""
-
-    def __init__(self, stream, room: int) -> None:
-        self.stream, self.room = stream, room
-
-    def write(self, data) -> int:
-        if len(data) > self.room:
-            self.stream.write(bytes(data[: self.room]))
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self.room -= len(data)
-        return self.stream.write(data)
-
-    def __getattr__(self, name: str):
-        return getattr(self.stream, name)
-
-
 def test_a_full_disk_part_way_through_a_write_keeps_the_old_file(tmp_path: Path) -> None:
     target = tmp_path / "results.json"
     atomic_write_text(target, "old")
     with pytest.raises(WriteError, match=rf"could not write {target}: No space left on device; the previous"):
-        atomic_module.atomic_write(target, lambda stream: _FillsUp(stream, 3).write(b"new content"))
+        atomic_module.atomic_write(target, lambda stream: FillsUp(stream, 3).write(b"new content"))
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"], "no temporary file left behind"
 
@@ -181,3 +163,15 @@ def test_a_vanished_folder_is_recreated_or_named(tmp_path: Path) -> None:
 
     with pytest.raises(WriteError, match=rf"could not write {folder / 'a.txt'}: No such file or directory"):
         atomic_module.atomic_write(folder / "a.txt", remove_folder_mid_write)
+
+
+def test_a_full_disk_inside_torch_save_is_named_as_such(tmp_path: Path) -> None:
+    """torch.save's C++ writer turns the stream's OSError into a RuntimeError: the cause is still found."""
+    import torch
+
+    target = tmp_path / "last.ckpt"
+    atomic_module.atomic_save({"w": torch.zeros(3)}, target)
+    before = target.read_bytes()
+    with pytest.raises(WriteError, match="No space left on device"):
+        atomic_module.atomic_write(target, lambda stream: torch.save({"w": torch.randn(10**6)}, FillsUp(stream, 10**5)))
+    assert target.read_bytes() == before

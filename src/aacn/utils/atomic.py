@@ -53,9 +53,21 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        if isinstance(error, OSError) and not isinstance(error, WriteError):
-            raise WriteError(path, error) from error
+        cause = _os_error_in(error)
+        if cause is not None and not isinstance(error, WriteError):
+            raise WriteError(path, cause) from error
         raise
+
+
+def _os_error_in(error: BaseException) -> OSError | None:
+    """The OSError behind ``error``: itself, or one in its chain (torch.save's C++ writer reports a failed write of
+    its Python stream as a RuntimeError whose context is the OSError)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
