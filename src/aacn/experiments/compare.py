@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -59,6 +60,15 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _die_with_parent() -> None:
+    """In the child, before it runs: ask Linux to SIGKILL it when this process dies, however it dies (a SIGKILL
+    leaves no chance to stop children), so that no orphaned run goes on writing while `compare` is run again."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def run_dir(output: Path, model: str, seed: int, train_size: int | None = None) -> Path:
     base = output if train_size is None else output / f"n{train_size}"
     return base / model / f"seed{seed}"
@@ -85,7 +95,7 @@ def _train_one(
     if resume:
         command.append("--resume")
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     try:
         code = process.wait()
     except KeyboardInterrupt:
