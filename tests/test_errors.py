@@ -7,6 +7,7 @@ AACN_DEBUG=1 the traceback is shown instead).
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,42 @@ def test_a_full_disk_inside_torch_save_is_named_as_such(tmp_path: Path) -> None:
     with pytest.raises(WriteError, match="No space left on device"):
         atomic_module.atomic_write(target, lambda stream: torch.save({"w": torch.randn(10**6)}, FillsUp(stream, 10**5)))
     assert target.read_bytes() == before
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path: Path):
+    """Mount a small tmpfs with the given options (where this process may mount; skipped elsewhere)."""
+    mounted: list[Path] = []
+
+    def mount(name: str, options: str) -> Path:
+        if shutil.which("mount") is None:
+            pytest.skip("no mount command here")
+        point = tmp_path / name
+        point.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True, check=False
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+def test_a_real_full_file_system_keeps_the_old_file(mount_tmpfs) -> None:
+    small = mount_tmpfs("small", "size=256k")
+    target = small / "metrics.csv"
+    atomic_write_text(target, "old rows\n")
+    with pytest.raises(WriteError, match=rf"could not write {target}: No space left on device; the previous"):
+        atomic_write_text(target, "x" * 2_000_000)
+    assert target.read_text() == "old rows\n"
+    assert [p.name for p in small.iterdir()] == ["metrics.csv"], "the partial temporary file was removed"
+
+
+def test_a_read_only_file_system_is_one_line(mount_tmpfs, capsys: pytest.CaptureFixture[str]) -> None:
+    frozen = mount_tmpfs("frozen", "size=64k,ro")
+    assert main(["train", *QUICK, "--output", str(frozen / "run")]) == 2
+    assert f"--output {frozen / 'run'} cannot be written: Read-only file system" in _one_line(capsys)
