@@ -259,14 +259,18 @@ def test_bad_checkpoints_give_one_clear_error(trained: Path, tmp_path: Path) -> 
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
-    cases = [
-        (["train", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")], "--download"),
-        (["eval", "--checkpoint", str(tmp_path / "none.ckpt"), "--dataset", "digits"], "does not exist"),
-        (["train", "--model", "resnet5", "--output", str(tmp_path / "p")], "unknown model 'resnet5'"),
+    cases = [  # exit status 3: data or a checkpoint missing; 2: a usage error
+        (
+            ["train", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")],
+            "--download",
+            3,
+        ),
+        (["eval", "--checkpoint", str(tmp_path / "none.ckpt"), "--dataset", "digits"], "does not exist", 3),
+        (["train", "--model", "resnet5", "--output", str(tmp_path / "p")], "unknown model 'resnet5'", 2),
     ]
-    for argv, expected in cases:
+    for argv, expected, code in cases:
         result = subprocess.run([sys.executable, "-m", "aacn", *argv], capture_output=True, text=True, check=False)
-        assert result.returncode == 2, result.stderr
+        assert result.returncode == code, result.stderr
         lines = result.stderr.strip().splitlines()
         assert lines[-1].startswith("aacn: error:") and expected in lines[-1]
         assert "Traceback" not in result.stderr

@@ -36,6 +36,15 @@ from ..utils import writable_folder
 from ..utils.hardware import describe_hardware
 
 
+class RunFailedError(RuntimeError):
+    """A training run of the comparison failed or was stopped; ``exit_code`` is the run's own (3 when it had none
+    of the meaningful ones: 2 usage, 3 failure, 128 + N signal)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 @dataclass
 class CompareOptions:
     dataset: str
@@ -101,9 +110,10 @@ def _train_one(
     except KeyboardInterrupt:
         code = process.wait()  # the run saves its checkpoint on the same SIGINT
     if code != 0 or not results.is_file():
-        raise ConfigError(
+        raise RunFailedError(
             f"run {what} did not finish (exit code {code}); its output is above and its files in "
-            f"{folder}; run the same command again to resume it"
+            f"{folder}; run the same command again to resume it",
+            exit_code=code if code in (2, 3) or code >= 128 else 3,
         )
     return json.loads(results.read_text())
 
