@@ -74,6 +74,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "onnx":
+        from .exchange.onnx import export_onnx
+
+        written = export_onnx(args.checkpoint, args.output, ema=args.ema, dynamo=args.dynamo)
+        print(
+            f"wrote {written['onnx']} (batch dynamic, {written['image_size']}x{written['image_size']} images; "
+            f"onnxruntime agrees with PyTorch to {written['max_difference']:.1e})"
+        )
+        return 0
     from .engine import export_safetensors
 
     written = export_safetensors(args.checkpoint, args.output, ema=args.ema)
@@ -233,9 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=_cmd_eval)
 
-    export = commands.add_parser("export", parents=[common], help="write a checkpoint's bare weights")
+    export = commands.add_parser("export", parents=[common], help="write a checkpoint's weights or an ONNX model")
     export.add_argument("--checkpoint", required=True)
-    export.add_argument("--format", choices=["safetensors"], default="safetensors")
+    export.add_argument("--format", choices=["safetensors", "onnx"], default="safetensors")
+    export.add_argument("--dynamo", action="store_true", help="onnx: use the dynamo-based exporter (opset 18)")
     export.add_argument("--output", help="output path without suffix (default: beside the checkpoint)")
     export.add_argument("--ema", action="store_true", help="export the EMA weights")
     export.set_defaults(func=_cmd_export)
