@@ -8,6 +8,7 @@ from typing import Any
 
 from torch import nn
 
+from ..utils.normalization import CIFAR10_STATS, CIFAR100_STATS, IMAGENET_STATS
 from .paper import PAPER, PaperFigures
 from .placement import AttentionConfig
 from .resnet import resnet
@@ -185,4 +186,29 @@ def create_model(name: str, num_classes: int | None = None, **overrides: Any) ->
         num_classes = spec.num_classes
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    return spec.build(num_classes=num_classes, attention=attention, **model_overrides)
+    model = spec.build(num_classes=num_classes, attention=attention, **model_overrides)
+    model.pretrained_cfg = pretrained_cfg(spec, num_classes, attention)
+    return model
+
+
+def pretrained_cfg(spec: ModelSpec, num_classes: int, attention: AttentionConfig | None) -> dict[str, Any]:
+    """timm's description of what a model expects: input size, normalisation, crop and interpolation."""
+    imagenet = spec.input_size == 224
+    if imagenet:
+        mean, std = IMAGENET_STATS
+    else:
+        mean, std = CIFAR100_STATS if spec.name.endswith("wrn28_10") else CIFAR10_STATS
+    size = spec.input_size if attention is None else attention.input_size
+    height, width = (size, size) if isinstance(size, int) else tuple(size)
+    return {
+        "architecture": spec.name,
+        "input_size": (3, height, width),
+        "mean": mean,
+        "std": std,
+        "crop_pct": 0.875 if imagenet else 1.0,  # eval: resize to size / crop_pct, centre crop
+        "interpolation": "bilinear",
+        "num_classes": num_classes,
+        "first_conv": "conv1",
+        "classifier": "fc",
+        "license": "apache-2.0",
+    }
