@@ -74,6 +74,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "hf":
+        from pathlib import Path
+
+        from .checkpoints import model_from_checkpoint
+
+        model, _ = model_from_checkpoint(args.checkpoint, ema=args.ema)
+        folder = Path(args.output) if args.output else Path(args.checkpoint).with_suffix("")
+        model.save_pretrained(folder)
+        print(f"wrote {folder}/model.safetensors and {folder}/config.json (load with aacn.from_pretrained)")
+        return 0
     if args.format == "onnx":
         from .exchange.onnx import export_onnx
 
@@ -244,9 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", parents=[common], help="write a checkpoint's weights or an ONNX model")
     export.add_argument("--checkpoint", required=True)
-    export.add_argument("--format", choices=["safetensors", "onnx"], default="safetensors")
+    export.add_argument("--format", choices=["safetensors", "onnx", "hf"], default="safetensors")
     export.add_argument("--dynamo", action="store_true", help="onnx: use the dynamo-based exporter (opset 18)")
-    export.add_argument("--output", help="output path without suffix (default: beside the checkpoint)")
+    export.add_argument(
+        "--output", help="output path without suffix, or the folder for hf (default: beside the checkpoint)"
+    )
     export.add_argument("--ema", action="store_true", help="export the EMA weights")
     export.set_defaults(func=_cmd_export)
     return parser

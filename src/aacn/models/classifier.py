@@ -9,6 +9,7 @@ step (once in the recomputation), which changes them slightly; the gradients are
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -69,3 +70,9 @@ class Classifier(nn.Module):
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         self.grad_checkpointing = enable
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """``model.safetensors`` + ``config.json`` in ``folder``; :func:`aacn.from_pretrained` rebuilds the model."""
+        from .pretrained import save_pretrained
+
+        return save_pretrained(self, folder)

@@ -188,7 +188,13 @@ def create_model(name: str, num_classes: int | None = None, **overrides: Any) ->
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
     model = spec.build(num_classes=num_classes, attention=attention, **model_overrides)
     model.pretrained_cfg = pretrained_cfg(spec, num_classes, attention)
+    model.create_args = {"name": name, "num_classes": num_classes, "overrides": _plain(overrides)}
     return model
+
+
+def _plain(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides as JSON holds them (tuples as lists), for config.json and checkpoints."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()}
 
 
 def pretrained_cfg(spec: ModelSpec, num_classes: int, attention: AttentionConfig | None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("lightning", "torchmetrics", "torchvision", "numpy", "PIL", "yaml", "sklearn", "safetensors", "rich"),
     "report": ("matplotlib", "numpy"),
     "onnx": ("onnx", "onnxscript", "onnxruntime"),
+    "hub": ("safetensors", "huggingface_hub"),
 }
 
 
