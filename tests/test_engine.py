@@ -259,14 +259,18 @@ def test_bad_checkpoints_give_one_clear_error(trained: Path, tmp_path: Path) -> 
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
-    cases = [
-        (["train", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")], "--download"),
-        (["eval", "--checkpoint", str(tmp_path / "none.ckpt"), "--dataset", "digits"], "does not exist"),
-        (["train", "--model", "resnet5", "--output", str(tmp_path / "p")], "unknown model 'resnet5'"),
+    cases = [  # exit status 3: data or a checkpoint missing; 2: a usage error
+        (
+            ["train", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")],
+            "--download",
+            3,
+        ),
+        (["eval", "--checkpoint", str(tmp_path / "none.ckpt"), "--dataset", "digits"], "does not exist", 3),
+        (["train", "--model", "resnet5", "--output", str(tmp_path / "p")], "unknown model 'resnet5'", 2),
     ]
-    for argv, expected in cases:
+    for argv, expected, code in cases:
         result = subprocess.run([sys.executable, "-m", "aacn", *argv], capture_output=True, text=True, check=False)
-        assert result.returncode == 2, result.stderr
+        assert result.returncode == code, result.stderr
         lines = result.stderr.strip().splitlines()
         assert lines[-1].startswith("aacn: error:") and expected in lines[-1]
         assert "Traceback" not in result.stderr
@@ -362,33 +366,50 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path, uninterru
 
 
 @pytest.mark.slow
-def test_sigterm_saves_mid_epoch_and_resume_is_exact(tmp_path: Path, uninterrupted: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_saves_mid_epoch_and_resume_is_exact(tmp_path: Path, uninterrupted: Path, signum: int) -> None:
+    """SIGTERM (a scheduler) and SIGINT (Ctrl+C) both stop at the end of a batch, save last.ckpt and exit 128 + N."""
     process = _aacn("--output", str(tmp_path))
     _wait_for(tmp_path / "last.ckpt", process)
     time.sleep(0.5)  # into the second epoch
-    process.send_signal(signal.SIGTERM)
-    assert process.wait() == 128 + signal.SIGTERM
+    process.send_signal(signum)
+    assert process.wait() == 128 + signum
     stderr = process.stderr.read()
-    assert "stopped by signal 15" in stderr and "continue with --resume" in stderr and "Traceback" not in stderr
-    step, _ = _weights(tmp_path / "last.ckpt")
-    assert 12 < step < 36
+    assert f"stopped by signal {int(signum)}" in stderr and "continue with --resume" in stderr
+    assert "Traceback" not in stderr
+    assert 12 < _weights(tmp_path / "last.ckpt")[0] < 36, "saved mid-epoch, at the end of a batch"
     resumed = _aacn("--output", str(tmp_path), "--resume")
     assert resumed.wait() == 0, resumed.stderr.read()[-2000:]
     _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)
 
 
 @pytest.mark.slow
-def test_sigint_stops_like_sigterm_and_resume_is_exact(tmp_path: Path, uninterrupted: Path) -> None:
-    process = _aacn("--output", str(tmp_path))
-    _wait_for(tmp_path / "last.ckpt", process)
-    time.sleep(0.5)  # into the second epoch
-    process.send_signal(signal.SIGINT)
-    assert process.wait() == 128 + signal.SIGINT
-    stderr = process.stderr.read()
-    assert "stopped by signal 2" in stderr and "Traceback" not in stderr
-    assert 12 < _weights(tmp_path / "last.ckpt")[0] < 36, "saved mid-epoch, at the end of a batch"
-    resumed = _aacn("--output", str(tmp_path), "--resume")
-    assert resumed.wait() == 0, resumed.stderr.read()[-2000:]
+def test_a_full_disk_during_a_checkpoint_ends_in_one_line_and_resume_is_exact(
+    tmp_path: Path, uninterrupted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aacn.utils import atomic
+    from faults import FillsUp
+
+    real_write, saves, kept = atomic.atomic_write, [], {}
+
+    def disk_fills_at_the_second_last_ckpt(path, write):
+        path = Path(path)
+        if path.name == "last.ckpt":
+            saves.append(path)
+            if len(saves) == 2:  # epoch 1's checkpoint: the disk fills part-way through the file
+                kept["before"] = path.read_bytes()
+                return real_write(path, lambda stream: write(FillsUp(stream, 2_000_000)))
+        return real_write(path, write)
+
+    monkeypatch.setattr(atomic, "atomic_write", disk_fills_at_the_second_last_ckpt)
+    assert main(["train", *RUN, "--output", str(tmp_path)]) == 3
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("aacn:")]
+    last = tmp_path / "last.ckpt"
+    assert lines == [f"aacn: error: could not write {last}: No space left on device; the previous last.ckpt is intact"]
+    assert (tmp_path / "last.ckpt").read_bytes() == kept["before"], "the epoch-0 checkpoint is untouched"
+    assert not list(tmp_path.glob(".*.tmp")), "no partial file left behind"
+    monkeypatch.undo()  # space is back
+    assert main(["train", *RUN, "--output", str(tmp_path), "--resume"]) == 0
     _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)
 
 

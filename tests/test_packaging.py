@@ -27,6 +27,7 @@ FLOORS = {
     "engine": 3,
     "report": 3,
     "bench": 3,
+    "exchange": 3,
     "experiments": 4,
     "cli": 5,
     "__main__": 6,  # `python -m aacn`: the entry point above the command

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -190,6 +192,37 @@ def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> No
     assert_png(tmp_path / "sample_efficiency.png")
     assert_png(tmp_path / "curves.png")
     assert "| 64 |" in done.stdout, "the size table is printed at the end"
+
+
+@pytest.mark.slow
+def test_compare_killed_at_random_moments_gives_the_same_report(tmp_path: Path) -> None:
+    """SIGKILL the whole comparison three times at random moments, run it again to the end: the report's numbers
+    (timings aside) are those of a run never interrupted, and no orphaned run goes on in the background."""
+    command = [sys.executable, "-m", "aacn", "compare", "--dataset", "digits", "--models",
+               "resnet18_cifar,aa_resnet18_cifar", "--epochs", "2", "--batch-size", "32", "--limit-train-batches", "4",
+               "--limit-val-batches", "2", "--workers", "0"]  # fmt: skip
+    reference = subprocess.run([*command, "--output", str(tmp_path / "reference")], capture_output=True, text=True)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    chaos, moments = tmp_path / "chaos", random.Random(0)
+    for _ in range(3):
+        process = subprocess.Popen(
+            [*command, "--output", str(chaos)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(moments.uniform(2.0, 20.0))
+        process.kill()
+        process.wait()
+        time.sleep(0.5)
+        orphans = subprocess.run(
+            ["pgrep", "-f", "--", f"--output {chaos}/"], capture_output=True, text=True
+        ).stdout.split()
+        assert not orphans, "a training run outlived its killed comparison"
+    final = subprocess.run([*command, "--output", str(chaos)], capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr[-3000:]
+    keys = ("model", "top1", "top1_std", "top5", "loss", "params", "gflops", "seeds")
+    summaries = [json.loads((folder / "results.json").read_text()) for folder in (tmp_path / "reference", chaos)]
+    assert [{k: m[k] for k in keys} for m in summaries[1]["models"]] == [
+        {k: m[k] for k in keys} for m in summaries[0]["models"]
+    ]
 
 
 def test_attention_maps_command_on_a_trained_checkpoint(tmp_path: Path) -> None:

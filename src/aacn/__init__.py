@@ -1,7 +1,7 @@
 """aacn: Attention Augmented Convolutional Networks (Bello et al., ICCV 2019) in PyTorch."""
 
-from .models import Profile, create_model, list_models, profile
+from .models import Profile, create_model, from_pretrained, list_models, profile
 from .nn import AugmentedConv2d
 
 __version__ = "0.2.0"
-__all__ = ["AugmentedConv2d", "Profile", "__version__", "create_model", "list_models", "profile"]
+__all__ = ["AugmentedConv2d", "Profile", "__version__", "create_model", "from_pretrained", "list_models", "profile"]

@@ -24,10 +24,16 @@ torch.serialization.add_safe_globals([Counter])
 class CheckpointError(ValueError):
     """A checkpoint file that is missing, corrupted, truncated, unsafe or does not fit; names the file."""
 
+    exit_code = 3  # the command's exit status: data or training failure
+
 
 def load_checkpoint_file(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
     """``torch.load(weights_only=True)``, with every failure turned into one CheckpointError naming the file."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.ckpt"))
+        hint = f"e.g. {path / found[0]}" if found else "it holds no .ckpt file"
+        raise CheckpointError(f"checkpoint {path} is a folder; name the checkpoint file in it ({hint})")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:

@@ -9,7 +9,6 @@ import sys
 
 from . import __version__
 from .config import add_setting_flags
-from .utils.extras import MissingExtraError
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -75,6 +74,25 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "hf":
+        from pathlib import Path
+
+        from .checkpoints import model_from_checkpoint
+
+        model, _ = model_from_checkpoint(args.checkpoint, ema=args.ema)
+        folder = Path(args.output) if args.output else Path(args.checkpoint).with_suffix("")
+        model.save_pretrained(folder)
+        print(f"wrote {folder}/model.safetensors and {folder}/config.json (load with aacn.from_pretrained)")
+        return 0
+    if args.format == "onnx":
+        from .exchange.onnx import export_onnx
+
+        written = export_onnx(args.checkpoint, args.output, ema=args.ema, dynamo=args.dynamo)
+        print(
+            f"wrote {written['onnx']} (batch dynamic, {written['image_size']}x{written['image_size']} images; "
+            f"onnxruntime agrees with PyTorch to {written['max_difference']:.1e})"
+        )
+        return 0
     from .engine import export_safetensors
 
     written = export_safetensors(args.checkpoint, args.output, ema=args.ema)
@@ -160,21 +178,29 @@ def build_parser() -> argparse.ArgumentParser:
         prog="aacn", description="Attention Augmented Convolutional Networks (Bello et al., ICCV 2019)."
     )
     parser.add_argument("--version", action="version", version=f"aacn {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (or set AACN_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # --debug after the command too (`aacn train --debug ...`); SUPPRESS keeps the main parser's value otherwise
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    models = commands.add_parser("models", help="list models with params and GFLOPs, paper figures beside ours")
+    models = commands.add_parser(
+        "models", parents=[common], help="list models with params and GFLOPs, paper figures beside ours"
+    )
     models.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     models.add_argument("--filter", default=None, help="only models whose name contains this text")
     models.add_argument("--plot", metavar="PNG", help="also draw params and GFLOPs, plain vs AA, paper marked")
     models.set_defaults(func=_cmd_models)
 
-    train = commands.add_parser("train", help="train a model (Lightning; torchrun works unchanged)")
+    train = commands.add_parser("train", parents=[common], help="train a model (Lightning; torchrun works unchanged)")
     train.add_argument("--recipe", help="a packaged recipe's name or a YAML file; flags override its values")
     train.add_argument("--resume", action="store_true", help="continue the run in --output from its last.ckpt")
     add_setting_flags(train)
     train.set_defaults(func=_cmd_train)
 
-    comparison = commands.add_parser("compare", help="train models with one recipe and seeds; write a report")
+    comparison = commands.add_parser(
+        "compare", parents=[common], help="train models with one recipe and seeds; write a report"
+    )
     comparison.add_argument("--dataset", required=True, help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2")
     comparison.add_argument("--models", help="comma-separated; default: the dataset's plain and AA pair")
     comparison.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
@@ -186,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_flags(comparison, COMPARE_SETTINGS)
     comparison.set_defaults(func=_cmd_compare)
 
-    maps = commands.add_parser("attention-maps", help="draw each head's attention for chosen query pixels")
+    maps = commands.add_parser(
+        "attention-maps", parents=[common], help="draw each head's attention for chosen query pixels"
+    )
     maps.add_argument("--checkpoint", required=True)
     maps.add_argument("--image", required=True, help="any image Pillow reads; resized to the model's input size")
     maps.add_argument("--layer", help="augmented layer name, e.g. layer3.0.conv1 (default: the first)")
@@ -195,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     maps.add_argument("--ema", action="store_true", help="use the EMA weights")
     maps.set_defaults(func=_cmd_attention_maps)
 
-    benchmark = commands.add_parser("bench", help="time and peak memory of the layer and models, side by side")
+    benchmark = commands.add_parser(
+        "bench", parents=[common], help="time and peak memory of the layer and models, side by side"
+    )
     benchmark.add_argument("--layer", action="store_true", help="AugmentedConv2d paths vs the appendix algorithm")
     benchmark.add_argument("--model", action="append", help="a model and its plain twin, e.g. aa_resnet50 (repeatable)")
     benchmark.add_argument("--scaling", action="store_true", help="peak memory as the grid grows: 14, 28, 56")
@@ -207,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     benchmark.set_defaults(func=_cmd_bench)
 
-    evaluate = commands.add_parser("eval", help="evaluate a checkpoint on a dataset's validation split")
+    evaluate = commands.add_parser(
+        "eval", parents=[common], help="evaluate a checkpoint on a dataset's validation split"
+    )
     evaluate.add_argument("--checkpoint", required=True)
     evaluate.add_argument("--dataset", required=True)
     evaluate.add_argument("--data-dir")
@@ -220,36 +252,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=_cmd_eval)
 
-    export = commands.add_parser("export", help="write a checkpoint's bare weights")
+    export = commands.add_parser("export", parents=[common], help="write a checkpoint's weights or an ONNX model")
     export.add_argument("--checkpoint", required=True)
-    export.add_argument("--format", choices=["safetensors"], default="safetensors")
-    export.add_argument("--output", help="output path without suffix (default: beside the checkpoint)")
+    export.add_argument("--format", choices=["safetensors", "onnx", "hf"], default="safetensors")
+    export.add_argument("--dynamo", action="store_true", help="onnx: use the dynamo-based exporter (opset 18)")
+    export.add_argument(
+        "--output", help="output path without suffix, or the folder for hf (default: beside the checkpoint)"
+    )
     export.add_argument("--ema", action="store_true", help="export the EMA weights")
     export.set_defaults(func=_cmd_export)
     return parser
 
 
+# Exit statuses: 0 done, 1 an internal error (a bug: please report it), 2 a usage error (a flag, a setting, a missing
+# extra), 3 a data or training failure (a dataset, a checkpoint, a write, a NaN loss), 128 + N stopped by signal N.
+EXIT_INTERNAL, EXIT_USAGE, EXIT_FAILURE = 1, 2, 3
+
+
+def exit_code_of(error: BaseException) -> int | None:
+    """The exit status for an error a user or the machine can cause; None for anything else (a bug)."""
+    code = getattr(error, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    if isinstance(error, (ValueError, ModuleNotFoundError)):
+        return EXIT_USAGE
+    if isinstance(error, OSError):
+        return EXIT_FAILURE
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Errors print one line (``aacn: error: ...``) and set the exit status; ``--debug`` or
+    AACN_DEBUG=1 shows the traceback instead."""
     args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("AACN_DEBUG", "") not in ("", "0")
     try:
         return args.func(args)
-    except MissingExtraError as error:
-        print(f"aacn: error: {error}", file=sys.stderr)
-        return 2
-    except (ValueError, FileNotFoundError) as error:
-        print(f"aacn: error: {error}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("aacn: interrupted", file=sys.stderr)
+        return 128 + 2
     except Exception as error:
-        from .engine import TrainingInterrupted
-        from .engine.callbacks import NonFiniteLossError
-
-        if isinstance(error, TrainingInterrupted):
-            print(f"aacn: {error}", file=sys.stderr)
-            return error.exit_code
-        if isinstance(error, NonFiniteLossError):
-            print(f"aacn: error: {error}", file=sys.stderr)
-            return 3
-        raise
+        if debug:
+            raise
+        code = exit_code_of(error)
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if code is None:
+            print(
+                f"aacn: internal error: {type(error).__name__}: {first} (run again with --debug for the traceback, "
+                f"and please report it)",
+                file=sys.stderr,
+            )
+            return EXIT_INTERNAL
+        print(f"aacn: {'' if code >= 128 else 'error: '}{first}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ DEFAULT_RECIPES = {
 class ConfigError(ValueError):
     """A bad setting, recipe or flag; the message names the value and the fix."""
 
+    exit_code = 2  # the command's exit status: usage
+
 
 # ---------------------------------------------------------------- how a setting reads from text and is checked
 
@@ -144,11 +146,15 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         from .data import dataset_info
-        from .models import get_spec
+        from .models import check_overrides, get_spec
 
         for setting_field in SETTINGS:
             check_type(setting_field, getattr(self, setting_field.name))
         get_spec(self.model)
+        try:
+            check_overrides(self.model, self.model_args)
+        except ValueError as error:
+            raise ConfigError(f"model_args (--model-arg): {error}") from None
         dataset_info(self.dataset)
         for name in ("epochs", "batch_size", "num_nodes", "train_size", "sample_budget", "val_every_n_epochs"):
             value = getattr(self, name)

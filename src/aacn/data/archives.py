@@ -9,6 +9,8 @@ from pathlib import Path
 class DatasetError(ValueError):
     """A dataset a user pointed at is missing, incomplete or unsafe; the message names the files and the fix."""
 
+    exit_code = 3  # the command's exit status: data or training failure
+
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):
     pass

@@ -98,6 +98,8 @@ def _build_split(
 ) -> Split:
     info = dataset_info(name)
     root = Path(data_dir) if data_dir is not None else Path("data")
+    if name in ("cifar10", "cifar100", "imagenet") and root.exists() and not root.is_dir():
+        raise DatasetError(f"--data-dir {root} is a file; name the folder that holds the {name} data")
     if name.startswith("svrt"):
         images, labels = svrt_split(name, train, image_size, train_size)
         return Split(ArrayDataset(images, labels), plain_transforms(SVRT_STATS), info.num_classes)

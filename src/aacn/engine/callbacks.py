@@ -18,6 +18,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss."""
 
+    exit_code = 3  # the command's exit status: data or training failure
+
 
 class RNGStateCallback(L.Callback):
     """Saves and restores the torch (CPU and CUDA), numpy and python RNG states with every checkpoint.

@@ -26,7 +26,7 @@ from ..checkpoints import CheckpointError, load_checkpoint_file
 from ..config import ConfigError, TrainConfig, save_config
 from ..data import dataset_info
 from ..models import create_model, get_spec, profile
-from ..utils import atomic_write_text
+from ..utils import atomic_write_text, writable_folder
 from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
 from .checkpoint_io import SafeCheckpointIO
 from .csv_log import ResumableCSVLogger
@@ -167,11 +167,14 @@ def _checkpoints(output: Path) -> tuple[ModelCheckpoint, ModelCheckpoint]:
 def build_run(config: TrainConfig, resume: bool = False) -> Run:
     """Check the output folder, seed, and build the data, model, callbacks, loggers and trainer of a run."""
     config.validate()
-    output = Path(config.output)
+    output = writable_folder(config.output)
     last = output / LAST
     if last.exists() and not resume:
         raise ConfigError(f"{output} already holds a run ({last}); pass --resume to continue it, or another --output")
-    resume = resume and last.exists()
+    if resume and not last.exists():
+        raise ConfigError(
+            f"--resume: nothing to resume in {output} (no {LAST} there); drop --resume to start a new run in it"
+        )
     resume_step = _check_resume(config, last) if resume else None
     started = time.perf_counter()
     L.seed_everything(config.seed, workers=True, verbose=False)

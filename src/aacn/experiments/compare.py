@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -31,7 +32,17 @@ from ..report.comparison import (
     write_results_json,
 )
 from ..report.curves import plot_curves, plot_sample_efficiency
+from ..utils import writable_folder
 from ..utils.hardware import describe_hardware
+
+
+class RunFailedError(RuntimeError):
+    """A training run of the comparison failed or was stopped; ``exit_code`` is the run's own (3 when it had none
+    of the meaningful ones: 2 usage, 3 failure, 128 + N signal)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -56,6 +67,15 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
     "svrt1": ("resnet18_cifar", "aa_resnet18_cifar"),
     "svrt2": ("resnet18_cifar", "aa_resnet18_cifar"),
 }
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs: ask Linux to SIGKILL it when this process dies, however it dies (a SIGKILL
+    leaves no chance to stop children), so that no orphaned run goes on writing while `compare` is run again."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def run_dir(output: Path, model: str, seed: int, train_size: int | None = None) -> Path:
@@ -84,15 +104,16 @@ def _train_one(
     if resume:
         command.append("--resume")
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     try:
         code = process.wait()
     except KeyboardInterrupt:
         code = process.wait()  # the run saves its checkpoint on the same SIGINT
     if code != 0 or not results.is_file():
-        raise ConfigError(
+        raise RunFailedError(
             f"run {what} did not finish (exit code {code}); its output is above and its files in "
-            f"{folder}; run the same command again to resume it"
+            f"{folder}; run the same command again to resume it",
+            exit_code=code if code in (2, 3) or code >= 128 else 3,
         )
     return json.loads(results.read_text())
 
@@ -109,7 +130,7 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
         raise ConfigError(f"--models lists a model twice: {','.join(models)}")
     # Resolve once up front: a bad model name or recipe fails before any training starts.
     configs = {m: resolve_config(options.recipe, dataset=options.dataset, model=m) for m in models}
-    options.output.mkdir(parents=True, exist_ok=True)
+    writable_folder(options.output)
     sizes: list[int | None] = list(options.train_sizes) if options.train_sizes else [None]
     total = len(sizes) * len(models) * len(options.seeds)
     runs: dict[int | None, dict[str, list[dict[str, Any]]]] = {n: {m: [] for m in models} for n in sizes}

@@ -2,8 +2,9 @@
 
 from .paper import PAPER, PaperFigures
 from .placement import AttentionConfig
+from .pretrained import PretrainedError, from_pretrained, save_pretrained
 from .profile import Profile, profile
-from .registry import ModelSpec, create_model, get_spec, list_models
+from .registry import ModelSpec, check_overrides, create_model, get_spec, list_models
 from .resnet import BasicBlock, Bottleneck, ResNet
 from .wide_resnet import WideBasicBlock, WideResNet
 
@@ -16,12 +17,16 @@ __all__ = [
     "Bottleneck",
     "ModelSpec",
     "PaperFigures",
+    "PretrainedError",
     "Profile",
     "ResNet",
     "WideBasicBlock",
     "WideResNet",
+    "check_overrides",
     "create_model",
+    "from_pretrained",
     "get_spec",
     "list_models",
     "profile",
+    "save_pretrained",
 ]

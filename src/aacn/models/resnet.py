@@ -6,9 +6,9 @@ named by ``AttentionConfig.aa_stages`` with an :class:`aacn.AugmentedConv2d` (ba
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
+from .classifier import Classifier
 from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
 
 
@@ -76,7 +76,7 @@ class Bottleneck(nn.Module):
 Block = type[BasicBlock] | type[Bottleneck]
 
 
-class ResNet(nn.Module):
+class ResNet(Classifier):
     """ResNet with an ImageNet stem (7x7/2 conv + 3x3/2 max-pool) or a CIFAR stem (3x3/1 conv, no pool).
 
     Args:
@@ -122,7 +122,8 @@ class ResNet(nn.Module):
             stages.append(stage)
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        self.num_features = 512 * block.expansion
+        self.fc = nn.Linear(self.num_features, num_classes)
         self._init_weights(zero_init_residual)
 
     def _make_stage(
@@ -168,13 +169,11 @@ class ResNet(nn.Module):
                 elif isinstance(m, BasicBlock):
                     nn.init.zeros_(m.bn2.weight)
 
-    def forward_features(self, x: Tensor) -> Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+    def stem(self, x: Tensor) -> Tensor:
+        return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.avgpool(self.forward_features(x))
-        return self.fc(torch.flatten(x, 1))
+    def stages(self) -> list[nn.Sequential]:
+        return [self.layer1, self.layer2, self.layer3, self.layer4]
 
 
 DEPTHS: dict[int, tuple[Block, list[int]]] = {

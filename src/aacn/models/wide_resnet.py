@@ -5,10 +5,10 @@ The augmented variant replaces the FIRST 3x3 conv of every residual block (docs/
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .classifier import Classifier
 from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
 
 
@@ -47,7 +47,7 @@ class WideBasicBlock(nn.Module):
         return self.conv2(out) + identity
 
 
-class WideResNet(nn.Module):
+class WideResNet(Classifier):
     """WRN-depth-widen_factor: three stages of (depth - 4) / 6 wide basic blocks at 16k, 32k and 64k channels."""
 
     def __init__(
@@ -87,14 +87,16 @@ class WideResNet(nn.Module):
         self.layer1, self.layer2, self.layer3 = stages
         self.bn = nn.BatchNorm2d(in_channels)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.num_features = in_channels
         self.fc = nn.Linear(in_channels, num_classes)
         init_conv_bn(self)
         nn.init.zeros_(self.fc.bias)
 
-    def forward_features(self, x: Tensor) -> Tensor:
-        x = self.layer3(self.layer2(self.layer1(self.conv1(x))))
-        return F.relu(self.bn(x))
+    def stem(self, x: Tensor) -> Tensor:
+        return self.conv1(x)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.avgpool(self.forward_features(x))
-        return self.fc(torch.flatten(x, 1))
+    def stages(self) -> list[nn.Sequential]:
+        return [self.layer1, self.layer2, self.layer3]
+
+    def neck(self, x: Tensor) -> Tensor:
+        return F.relu(self.bn(x))

@@ -58,9 +58,13 @@ TILE_ELEMENTS = 1 << 20
 
 
 def _tracing(q: Tensor) -> bool:
-    """Under torch.compile or fx.symbolic_trace (q is then a Proxy): keep to plain tensor ops."""
+    """Under any tracer, keep to plain tensor ops: torch.compile / torch.export (Dynamo), fx.symbolic_trace (q is then
+    a Proxy), torch.jit.trace and the TorchScript-based torch.onnx.export. None of them records the chunked path's
+    custom autograd function (jit.trace fails inside it with an internal error), and all of them see eager's ops."""
     compiling = getattr(torch.compiler, "is_compiling", None)
-    return bool(compiling and compiling()) or isinstance(q, torch.fx.Proxy)
+    if (compiling and compiling()) or isinstance(q, torch.fx.Proxy):
+        return True
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 def default_tile_rows(tokens: int) -> int:
@@ -94,7 +98,8 @@ def attend(
     ``flex``: FlexAttention with a relative ``score_mod`` (CUDA training, CPU inference).
     ``sdpa``: scaled_dot_product_attention with the relative logits as an additive mask.
     ``auto``: on CUDA, ``flex`` where FlexAttention and Triton are present (``sdpa`` otherwise, and from then on if
-    flex fails to build); elsewhere ``chunked``. Under torch.compile / fx tracing (which then see plain tensor ops)
+    flex fails to build); elsewhere ``chunked``. Under any tracer (torch.compile, torch.export, fx, jit.trace, ONNX
+    export; they then see plain tensor ops)
     and when the weights are asked for, always ``eager``. All paths compute the same function; the tests hold them
     equal.
     """

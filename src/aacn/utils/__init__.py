@@ -3,7 +3,17 @@
 Imports nothing else of aacn (and nothing beyond torch and the standard library).
 """
 
-from .atomic import atomic_save, atomic_write_bytes, atomic_write_text
+from .atomic import WriteError, atomic_save, atomic_write_bytes, atomic_write_text
 from .extras import MissingExtraError, require_extra
+from .folders import PathError, writable_folder
 
-__all__ = ["MissingExtraError", "atomic_save", "atomic_write_bytes", "atomic_write_text", "require_extra"]
+__all__ = [
+    "MissingExtraError",
+    "PathError",
+    "WriteError",
+    "atomic_save",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "require_extra",
+    "writable_folder",
+]

@@ -12,6 +12,8 @@ import importlib.util
 EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("lightning", "torchmetrics", "torchvision", "numpy", "PIL", "yaml", "sklearn", "safetensors", "rich"),
     "report": ("matplotlib", "numpy"),
+    "onnx": ("onnx", "onnxscript", "onnxruntime"),
+    "hub": ("safetensors", "huggingface_hub"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Formats that take aacn models to other tools: ONNX (onnxruntime, TensorRT, ...)."""
