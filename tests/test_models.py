@@ -125,12 +125,16 @@ def test_overrides_reach_every_layer() -> None:
 def test_override_errors_are_clear() -> None:
     with pytest.raises(ValueError, match=r"resnet50 is a plain model .*use aa_resnet50"):
         create_model("resnet50", key_ratio=0.3)
-    with pytest.raises(ValueError, match=r"aa_resnet50 does not take override\(s\) colour"):
+    with pytest.raises(ValueError, match=r"aa_resnet50 does not take override colour; it takes aa_stages, "):
         create_model("aa_resnet50", colour="red")
     with pytest.raises(ValueError, match=r"unknown model 'resnet51'; choose one of: resnet18"):
         create_model("resnet51")
     with pytest.raises(ValueError, match=r"num_classes must be a positive int, got 0"):
         create_model("resnet18", num_classes=0)
+    with pytest.raises(ValueError, match=r"aa_stages must be a list of stage numbers .* \(aa_wrn28_10 has 3 stages\)"):
+        create_model("aa_wrn28_10", aa_stages=[3, 4])
+    with pytest.raises(ValueError, match=r"value_ratio must be a number in \[0, 1\], got 1.5"):
+        create_model("aa_resnet50", value_ratio=1.5)
 
 
 def test_list_models_has_design_names() -> None:
