@@ -36,7 +36,7 @@ FLOORS = {
 ROOT_IMPORTS = {"nn", "models", "utils"}
 # What the optional extras bring; the core must run with every one of them blocked.
 OPTIONAL = ("lightning", "torchmetrics", "torchvision", "numpy", "PIL", "yaml", "sklearn", "safetensors", "rich")
-OPTIONAL += ("tensorboard", "matplotlib", "scipy", "timm", "onnx", "onnxruntime")
+OPTIONAL += ("tensorboard", "matplotlib", "scipy", "timm", "onnx", "onnxruntime", "onnxscript", "huggingface_hub")
 
 
 def _part(module: str) -> str:
