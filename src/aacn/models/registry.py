@@ -118,6 +118,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _stages(value: Any, spec: ModelSpec) -> bool:
     return isinstance(value, (list, tuple)) and all(_is_int(s) and 1 <= s <= spec.stages for s in value)
 
@@ -129,11 +133,8 @@ def _size(value: Any, spec: ModelSpec) -> bool:
 
 # override -> (check, what a valid value is): every create_model override is checked before a model is built
 _OVERRIDE_CHECKS: dict[str, tuple[Callable[[Any, ModelSpec], bool], str]] = {
-    "key_ratio": (lambda v, s: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "a number > 0"),
-    "value_ratio": (
-        lambda v, s: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1,
-        "a number in [0, 1]",
-    ),
+    "key_ratio": (lambda v, s: _number(v) and v > 0, "a number > 0"),
+    "value_ratio": (lambda v, s: _number(v) and 0 <= v <= 1, "a number in [0, 1]"),
     "num_heads": (lambda v, s: _is_int(v) and v >= 1, "an int >= 1"),
     "min_key_dim_per_head": (lambda v, s: _is_int(v) and v >= 0, "an int >= 0"),
     "aa_stages": (_stages, "a list of stage numbers from 1 to the model's stage count, e.g. [2, 3, 4]"),
@@ -142,10 +143,7 @@ _OVERRIDE_CHECKS: dict[str, tuple[Callable[[Any, ModelSpec], bool], str]] = {
     "input_size": (_size, "a positive int or a pair [H, W]"),
     "interpolate_rel_pos": (lambda v, s: isinstance(v, bool), "true or false"),
     "zero_init_residual": (lambda v, s: isinstance(v, bool), "true or false"),
-    "drop_rate": (
-        lambda v, s: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
-        "a number in [0, 1)",
-    ),
+    "drop_rate": (lambda v, s: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
 }
 
 
