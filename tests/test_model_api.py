@@ -20,6 +20,16 @@ def test_every_model_speaks_the_timm_api(name: str) -> None:
     assert cfg["input_size"] == (3, side, side) and cfg["num_classes"] == 7 and cfg["architecture"] == name
     assert len(cfg["mean"]) == len(cfg["std"]) == 3 and cfg["first_conv"] == "conv1" and cfg["classifier"] == "fc"
     assert cfg["crop_pct"] == (0.875 if side == 224 else 1.0)
+    # feature_info: the stem's map then each stage's, each named by a child registered in forward order (timm's
+    # FeatureListNet and torchvision's IntermediateLayerGetter run the children in registration order)
+    children = [child for child, _ in model.named_children()]
+    modules = [info["module"] for info in model.feature_info]
+    assert modules[1:-1] == [f"layer{i}" for i in range(1, len(modules) - 1)]
+    assert [children.index(m) for m in modules] == sorted(children.index(m) for m in modules)
+    assert children[-2:] == ["avgpool", "fc"] and children.index("conv1") <= children.index(modules[0])
+    reductions = [info["reduction"] for info in model.feature_info]
+    assert reductions[-1] == (32 if side == 224 else 2 ** (len(reductions) - 2)) and reductions == sorted(reductions)
+    assert model.feature_info[-1]["num_chs"] == model.num_features
 
 
 def test_features_head_and_classifier_reset() -> None:

@@ -223,3 +223,14 @@ def test_the_wheel_benchmarks_against_the_appendix_baseline(wheel_env: Path, tmp
     baseline = [r for r in rows if r["case"] == "appendix baseline"]
     assert len(baseline) == 1 and baseline[0]["time_ratio"] == 1.0 and baseline[0]["peak_mb"] is not None
     assert {r["case"] for r in rows} >= {"aacn eager", "aacn chunked", "aacn sdpa"}
+
+
+def test_every_extra_the_code_names_is_declared_and_in_all() -> None:
+    import tomllib
+
+    from aacn.utils.extras import EXTRAS
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(EXTRAS) <= set(declared), sorted(set(EXTRAS) - set(declared))
+    in_all = declared["all"][0].split("[")[1].rstrip("]").split(",")
+    assert sorted(in_all) == sorted(EXTRAS)

@@ -17,13 +17,20 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 
+def feature(channels: int, reduction: int, module: str) -> dict[str, Any]:
+    """One entry of timm's ``feature_info``: a feature map's channels, its stride from the image, its module."""
+    return {"num_chs": channels, "reduction": reduction, "module": module}
+
+
 class Classifier(nn.Module):
     """A backbone of residual stages, global average pooling and a linear classifier ``fc``.
 
-    Subclasses set ``num_features``, ``fc``, ``avgpool`` and implement ``stem``, ``stages`` and ``neck``.
+    Subclasses set ``num_features``, ``fc``, ``avgpool`` and ``feature_info`` (the stem's output, then each stage's;
+    modules named there are children registered in forward order) and implement ``stem``, ``stages`` and ``neck``.
     """
 
     num_features: int
+    feature_info: list[dict[str, Any]]
     fc: nn.Module
     avgpool: nn.Module
     grad_checkpointing: bool = False

@@ -1,9 +1,10 @@
 """A model and its configuration in one folder: ``model.safetensors`` and ``config.json``.
 
 The layout is the one timm and the Hugging Face Hub use for timm models: ``config.json`` holds ``architecture`` (the
-``create_model`` name), ``num_classes``, ``num_features``, ``pretrained_cfg`` and, for aacn, ``model_args`` (the
-``create_model`` overrides), so ``from_pretrained`` rebuilds exactly the model that was saved. A folder uploaded to
-the Hub loads with ``aacn.from_pretrained("user/name")`` (huggingface_hub fetches it).
+model's timm registry name, see ``aacn.models.timm``), ``num_classes``, ``num_features``, ``pretrained_cfg`` and
+``model_args`` (the ``create_model`` overrides), so ``from_pretrained`` rebuilds exactly the model that was saved. A
+folder uploaded to the Hub loads with ``aacn.from_pretrained("user/name")`` (huggingface_hub fetches it), and, once
+aacn is imported, with timm: ``timm.create_model("hf-hub:user/name", pretrained=True)`` or ``"local-dir:FOLDER"``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch import nn
 from ..utils import atomic_write_bytes, atomic_write_text
 from ..utils.extras import require_extra
 from .registry import create_model
+from .timm import aacn_name, timm_name
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 
@@ -37,11 +39,11 @@ def save_pretrained(model: nn.Module, folder: str | Path) -> Path:
         raise PretrainedError("save_pretrained needs a model made by aacn.create_model (it records how to rebuild it)")
     folder = Path(folder)
     config = {
-        "architecture": created["name"],
+        "architecture": timm_name(created["name"]),
         "num_classes": created["num_classes"],
         "num_features": getattr(model, "num_features", None),
         "model_args": created["overrides"],
-        "pretrained_cfg": getattr(model, "pretrained_cfg", {}),
+        "pretrained_cfg": {**getattr(model, "pretrained_cfg", {}), "architecture": timm_name(created["name"])},
     }
     state = {key: value.detach().contiguous().cpu() for key, value in model.state_dict().items()}
     atomic_write_bytes(folder / WEIGHTS, save(state, metadata={"format": "pt", "architecture": created["name"]}))
@@ -75,8 +77,8 @@ def from_pretrained(source: str | Path, **overrides: Any) -> nn.Module:
         raise PretrainedError(f"{folder} holds no {' or '.join(missing)}; it is not an aacn save_pretrained folder")
     try:
         config = json.loads((folder / CONFIG).read_text())
-        name, num_classes = config["architecture"], config["num_classes"]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        name, num_classes = aacn_name(config["architecture"]), config["num_classes"]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise PretrainedError(f"{folder / CONFIG} is not an aacn model config ({error})") from None
     model = create_model(name, num_classes=num_classes, **{**config.get("model_args", {}), **overrides})
     try:

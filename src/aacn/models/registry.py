@@ -62,7 +62,9 @@ def _attention_for(depth: int, input_size: int, downsample: tuple[int, ...]) -> 
 
 for _depth in (18, 34, 50, 101, 152):
     _register(
-        ModelSpec(f"resnet{_depth}", _resnet_builder(_depth, "imagenet"), 1000, 224, None, ("zero_init_residual",))
+        ModelSpec(
+            f"resnet{_depth}", _resnet_builder(_depth, "imagenet"), 1000, 224, None, ("zero_init_residual", "in_chans")
+        )
     )
     _register(
         ModelSpec(
@@ -71,12 +73,14 @@ for _depth in (18, 34, 50, 101, 152):
             1000,
             224,
             _attention_for(_depth, 224, (2,)),
-            ("zero_init_residual",),
+            ("zero_init_residual", "in_chans"),
         )
     )
 for _depth in (18, 34, 50, 101, 152):
     _register(
-        ModelSpec(f"resnet{_depth}_cifar", _resnet_builder(_depth, "cifar"), 10, 32, None, ("zero_init_residual",))
+        ModelSpec(
+            f"resnet{_depth}_cifar", _resnet_builder(_depth, "cifar"), 10, 32, None, ("zero_init_residual", "in_chans")
+        )
     )
     _register(
         ModelSpec(
@@ -85,10 +89,10 @@ for _depth in (18, 34, 50, 101, 152):
             10,
             32,
             _attention_for(_depth, 32, ()),  # 16x16 is the largest augmented grid: no need to downsample
-            ("zero_init_residual",),
+            ("zero_init_residual", "in_chans"),
         )
     )
-_register(ModelSpec("wrn28_10", _wrn_builder(28, 10), 100, 32, None, ("drop_rate",), stages=3))
+_register(ModelSpec("wrn28_10", _wrn_builder(28, 10), 100, 32, None, ("drop_rate", "in_chans"), stages=3))
 _register(
     ModelSpec(
         "aa_wrn28_10",
@@ -96,7 +100,7 @@ _register(
         100,
         32,
         AttentionConfig(0.2, 0.1, 8, 20, (1, 2, 3), (1,), True, 32),
-        ("drop_rate",),
+        ("drop_rate", "in_chans"),
         stages=3,
     )
 )
@@ -144,6 +148,7 @@ _OVERRIDE_CHECKS: dict[str, tuple[Callable[[Any, ModelSpec], bool], str]] = {
     "interpolate_rel_pos": (lambda v, s: isinstance(v, bool), "true or false"),
     "zero_init_residual": (lambda v, s: isinstance(v, bool), "true or false"),
     "drop_rate": (lambda v, s: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "in_chans": (lambda v, s: _is_int(v) and v >= 1, "an int >= 1 (channels of the input image)"),
 }
 
 
@@ -185,7 +190,7 @@ def create_model(name: str, num_classes: int | None = None, **overrides: Any) ->
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
     model = spec.build(num_classes=num_classes, attention=attention, **model_overrides)
-    model.pretrained_cfg = pretrained_cfg(spec, num_classes, attention)
+    model.pretrained_cfg = pretrained_cfg(spec, num_classes, attention, overrides.get("in_chans", 3))
     model.create_args = {"name": name, "num_classes": num_classes, "overrides": _plain(overrides)}
     return model
 
@@ -195,7 +200,9 @@ def _plain(overrides: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()}
 
 
-def pretrained_cfg(spec: ModelSpec, num_classes: int, attention: AttentionConfig | None) -> dict[str, Any]:
+def pretrained_cfg(
+    spec: ModelSpec, num_classes: int, attention: AttentionConfig | None, in_chans: int = 3
+) -> dict[str, Any]:
     """timm's description of what a model expects: input size, normalisation, crop and interpolation."""
     imagenet = spec.input_size == 224
     if imagenet:
@@ -206,7 +213,7 @@ def pretrained_cfg(spec: ModelSpec, num_classes: int, attention: AttentionConfig
     height, width = (size, size) if isinstance(size, int) else tuple(size)
     return {
         "architecture": spec.name,
-        "input_size": (3, height, width),
+        "input_size": (in_chans, height, width),
         "mean": mean,
         "std": std,
         "crop_pct": 0.875 if imagenet else 1.0,  # eval: resize to size / crop_pct, centre crop

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .classifier import Classifier
+from .classifier import Classifier, feature
 from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
 
 
@@ -86,6 +86,7 @@ class ResNet(Classifier):
         stem: ``"imagenet"`` or ``"cifar"``.
         attention: where and how to augment convolutions with attention; None for the plain network.
         zero_init_residual: start every residual branch's last BN at zero (as torchvision's option).
+        in_chans: channels of the input image.
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class ResNet(Classifier):
         stem: str = "imagenet",
         attention: AttentionConfig | None = None,
         zero_init_residual: bool = False,
+        in_chans: int = 3,
     ) -> None:
         super().__init__()
         if stem not in ("imagenet", "cifar"):
@@ -104,15 +106,20 @@ class ResNet(Classifier):
         self.attention_config = attention
         input_size = attention.input_size if attention is not None else (224 if stem == "imagenet" else 32)
         grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
-        if stem == "imagenet":
-            self.conv1 = nn.Conv2d(3, 64, 7, 2, padding=3, bias=False)
-            self.maxpool: nn.Module = nn.MaxPool2d(3, 2, padding=1)
-            grid = strided(strided(grid, 2), 2)
-        else:
-            self.conv1 = nn.Conv2d(3, 64, 3, 1, padding=1, bias=False)
-            self.maxpool = nn.Identity()
+        if not isinstance(in_chans, int) or in_chans < 1:
+            raise ValueError(f"in_chans must be a positive int, got {in_chans!r}")
+        # Children are registered in forward order: feature extractors that run them in sequence (torchvision's
+        # IntermediateLayerGetter, timm's FeatureListNet) depend on it.
+        imagenet = stem == "imagenet"
+        self.conv1 = nn.Conv2d(in_chans, 64, *((7, 2, 3) if imagenet else (3, 1, 1)), bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
+        self.maxpool: nn.Module = nn.MaxPool2d(3, 2, padding=1) if imagenet else nn.Identity()
+        if imagenet:
+            grid = strided(strided(grid, 2), 2)
+        # timm's feature_info: channels, stride from the image and module of each feature map (stem, stages)
+        self.feature_info = [feature(64, 2 if imagenet else 1, "relu")]
+        reduction = 4 if imagenet else 1
 
         self.in_channels = 64
         stages = []
@@ -120,6 +127,8 @@ class ResNet(Classifier):
             stride = 1 if index == 0 else 2
             stage, grid = self._make_stage(block, planes, blocks, stride, index + 1, grid, attention)
             stages.append(stage)
+            reduction *= stride
+            self.feature_info.append(feature(planes * block.expansion, reduction, f"layer{index + 1}"))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.num_features = 512 * block.expansion

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .classifier import Classifier
+from .classifier import Classifier, feature
 from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
 
 
@@ -58,8 +58,11 @@ class WideResNet(Classifier):
         *,
         drop_rate: float = 0.0,
         attention: AttentionConfig | None = None,
+        in_chans: int = 3,
     ) -> None:
         super().__init__()
+        if not isinstance(in_chans, int) or in_chans < 1:
+            raise ValueError(f"in_chans must be a positive int, got {in_chans!r}")
         if (depth - 4) % 6:
             raise ValueError(f"Wide-ResNet depth must be 6n + 4 (e.g. 16, 22, 28, 40), got {depth}")
         blocks = (depth - 4) // 6
@@ -68,8 +71,11 @@ class WideResNet(Classifier):
         input_size = attention.input_size if attention is not None else 32
         grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
 
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(in_chans, 16, 3, 1, padding=1, bias=False)
         in_channels = 16
+        # timm's feature_info: the stem, then each stage; the last stage's map is taken after the final BN-ReLU,
+        # the pre-activation network's own output (as timm does for its pre-activation ResNets)
+        self.feature_info = [feature(16, 1, "conv1")]
         stages = []
         for index, width in enumerate(widths):
             stage_stride = 1 if index == 0 else 2
@@ -84,8 +90,11 @@ class WideResNet(Classifier):
                 grid = strided(grid, stride)
                 in_channels = width
             stages.append(nn.Sequential(*layers))
+            self.feature_info.append(feature(width, 2**index, f"layer{index + 1}"))
         self.layer1, self.layer2, self.layer3 = stages
         self.bn = nn.BatchNorm2d(in_channels)
+        self.relu = nn.ReLU()
+        self.feature_info[-1]["module"] = "relu"
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.num_features = in_channels
         self.fc = nn.Linear(in_channels, num_classes)
@@ -99,4 +108,4 @@ class WideResNet(Classifier):
         return [self.layer1, self.layer2, self.layer3]
 
     def neck(self, x: Tensor) -> Tensor:
-        return F.relu(self.bn(x))
+        return self.relu(self.bn(x))

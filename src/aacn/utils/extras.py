@@ -14,6 +14,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "report": ("matplotlib", "numpy"),
     "onnx": ("onnx", "onnxscript", "onnxruntime"),
     "hub": ("safetensors", "huggingface_hub"),
+    "timm": ("timm",),
+    "detection": ("torchvision",),
 }
 
 
