@@ -1,7 +1,8 @@
-"""torch.hub entry points, one per aacn model: ``torch.hub.load(repo, "aa_resnet50", num_classes=10)``.
+"""torch.hub entry points, one per aacn model: ``torch.hub.load(repo, "aa_resnet50", num_classes=10)``, and one per
+detection model (``retinanet_aa_resnet50_fpn``; these need torchvision).
 
-Each entry takes ``create_model``'s keyword arguments. aacn publishes no trained weights yet, so ``pretrained=True``
-is an error naming the way to load your own (``aacn.from_pretrained``).
+Each entry takes ``create_model``'s (or ``aacn.models.detection.retinanet``'s) keyword arguments. aacn publishes no
+trained weights yet, so ``pretrained=True`` is an error naming the way to load your own (``aacn.from_pretrained``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ except ImportError:  # a checkout that torch.hub fetched or points at, aacn not 
     sys.path.insert(0, str(_Path(__file__).resolve().parent / "src"))
     import aacn
 
+_detection = aacn.models.detection
+
 
 def _entry(name: str) -> object:
     def build(pretrained: bool = False, **kwargs: object) -> object:
@@ -24,6 +27,8 @@ def _entry(name: str) -> object:
             raise ValueError(
                 f"aacn publishes no trained weights for {name} yet; load your own with aacn.from_pretrained(DIR)"
             )
+        if name in _detection.DETECTION_MODELS:
+            return _detection.create_detection_model(name, **kwargs)
         return aacn.create_model(name, **kwargs)
 
     build.__name__ = build.__qualname__ = name
@@ -31,5 +36,5 @@ def _entry(name: str) -> object:
     return build
 
 
-for _name in aacn.list_models():
+for _name in [*aacn.list_models(), *_detection.DETECTION_MODELS]:
     globals()[_name] = _entry(_name)

@@ -12,6 +12,7 @@ import aacn
 from aacn import create_model, from_pretrained, list_models
 from aacn.cli import main
 from aacn.models import PretrainedError
+from aacn.models.detection import DETECTION_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,7 +67,9 @@ def test_torch_hub_has_an_entry_for_every_model_and_loads_them_from_the_checkout
     hubconf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hubconf)  # as torch.hub imports it
     entries = [name for name in dir(hubconf) if callable(getattr(hubconf, name)) and not name.startswith("_")]
-    assert sorted(entries) == sorted(list_models()) and hubconf.dependencies == ["torch"]
+    assert sorted(entries) == sorted([*list_models(), *DETECTION_MODELS]) and hubconf.dependencies == ["torch"]
+    detector = torch.hub.load(str(REPO), "retinanet_aa_resnet50_fpn", source="local", num_classes=3, max_size=96)
+    assert detector.head.classification_head.num_classes == 3 and detector.transform.max_size == 96
     assert hubconf.aa_wrn28_10.__doc__.startswith("aacn's aa_wrn28_10")
     model = torch.hub.load(str(REPO), "aa_resnet18_cifar", source="local", num_classes=10, key_ratio=0.5)
     assert model.fc.out_features == 10 and model.create_args["overrides"] == {"key_ratio": 0.5}

@@ -13,14 +13,22 @@ from .config import add_setting_flags
 
 def _cmd_models(args: argparse.Namespace) -> int:
     from .models import list_models
-    from .report.models_table import format_markdown, model_rows
+    from .models.detection import DETECTION_MODELS
+    from .report.models_table import detection_rows, format_detection_markdown, format_markdown, model_rows
+    from .utils.extras import missing_modules
 
-    names = None
+    names, detection_names = list_models(), list(DETECTION_MODELS)
     if args.filter:
-        names = [name for name in list_models() if args.filter in name]
-        if not names:
+        names = [name for name in names if args.filter in name]
+        detection_names = [name for name in detection_names if args.filter in name]
+        if not names and not detection_names:
             raise ValueError(f"no model name contains {args.filter!r}; `aacn models` lists them all")
-    rows = model_rows(names)
+    rows = model_rows(names) if names else []
+    detection_note = None
+    if detection_names and missing_modules("detection"):
+        detection_note = "the detection models (retinanet_*) need torchvision: pip install 'aacn[detection]'"
+        detection_names = []
+    detections = detection_rows(detection_names)
     if args.plot:
         from pathlib import Path
 
@@ -28,13 +36,25 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
         plot_models(rows, Path(args.plot))
     if args.json:
-        print(json.dumps({"models": [row.as_json() for row in rows]}, indent=2))
-    else:
+        listing = {"models": [row.as_json() for row in rows], "detection": [row.as_json() for row in detections]}
+        if detection_note:
+            listing["detection_note"] = detection_note
+        print(json.dumps(listing, indent=2))
+        return 0
+    if rows:
         print(format_markdown(rows))
         print(
             "\nGFLOPs = 2 x multiply-adds of one image at the model's input size, counted by "
             "torch.utils.flop_counter (attention matmuls included); paper figures from Bello et al. 2019."
         )
+    if detections:
+        print(("\n" if rows else "") + format_detection_markdown(detections))
+        print(
+            "\ntorchvision's RetinaNet (FPN on stages 3-5, P6-P7) at its defaults: COCO's 91 classes, images up to "
+            "1333 px (the AA tables cover 1344x1344); paper mAP from Bello et al. 2019, Table 5."
+        )
+    if detection_note:
+        print("\n" + detection_note)
     return 0
 
 

@@ -1,5 +1,7 @@
-"""ResNet and Wide-ResNet families, plain and attention-augmented, the model registry and ``profile``."""
+"""ResNet and Wide-ResNet families, plain and attention-augmented, the model registry, ``profile``, RetinaNet builders
+(``aacn.models.detection``) and timm registration (``aacn.models.timm``)."""
 
+from . import detection
 from .paper import PAPER, PaperFigures
 from .placement import AttentionConfig
 from .pretrained import PretrainedError, from_pretrained, save_pretrained
@@ -27,6 +29,7 @@ __all__ = [
     "WideResNet",
     "check_overrides",
     "create_model",
+    "detection",
     "from_pretrained",
     "get_spec",
     "list_models",

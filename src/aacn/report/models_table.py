@@ -83,3 +83,55 @@ def format_markdown(rows: list[ModelRow]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DetectionRow:
+    model: str
+    backbone: str
+    max_size: int
+    num_classes: int
+    params: int
+    paper_coco_map: float | None
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def detection_rows(names: list[str]) -> list[DetectionRow]:
+    """RetinaNet models at torchvision's defaults (COCO's 91 classes, max_size 1333), built on the meta device."""
+    from ..models.detection import DETECTION_MODELS, PAPER_COCO_MAP, create_detection_model
+
+    rows = []
+    for name in names:
+        with torch.device("meta"):
+            model = create_detection_model(name)
+        rows.append(
+            DetectionRow(
+                model=name,
+                backbone=DETECTION_MODELS[name],
+                max_size=model.transform.max_size,
+                num_classes=model.head.classification_head.num_classes,
+                params=sum(p.numel() for p in model.parameters()),
+                paper_coco_map=PAPER_COCO_MAP.get(name),
+            )
+        )
+    return rows
+
+
+def format_detection_markdown(rows: list[DetectionRow]) -> str:
+    lines = [
+        "| detection model | backbone | max image side | classes | params (M) | paper COCO mAP |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        cells = [
+            row.model,
+            row.backbone,
+            str(row.max_size),
+            str(row.num_classes),
+            f"{row.params / 1e6:.2f}",
+            _cell(row.paper_coco_map, ".1f"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
