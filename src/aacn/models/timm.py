@@ -55,7 +55,7 @@ def _timm_overrides(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """timm's model keyword arguments as ``create_model`` overrides (see the module docstring)."""
     kwargs = dict(kwargs)
     global_pool = kwargs.pop("global_pool", None)
-    if global_pool not in (None, "", "avg"):
+    if global_pool not in (None, "avg"):  # timm's "" (no pooling) is not offered either
         raise ValueError(f"aacn models pool by average only; got global_pool={global_pool!r}")
     img_size = kwargs.pop("img_size", None)
     if img_size is not None and get_spec(name).attention is not None:
