@@ -60,12 +60,12 @@ def _attention_for(depth: int, input_size: int, downsample: tuple[int, ...]) -> 
     return AttentionConfig(0.25, 0.25, 8, 20, (2, 3, 4), downsample, True, input_size)
 
 
+# the builders' own overrides, besides the attention fields
+RESNET_OPTIONS = ("zero_init_residual", "in_chans")
+WRN_OPTIONS = ("drop_rate", "in_chans")
+
 for _depth in (18, 34, 50, 101, 152):
-    _register(
-        ModelSpec(
-            f"resnet{_depth}", _resnet_builder(_depth, "imagenet"), 1000, 224, None, ("zero_init_residual", "in_chans")
-        )
-    )
+    _register(ModelSpec(f"resnet{_depth}", _resnet_builder(_depth, "imagenet"), 1000, 224, None, RESNET_OPTIONS))
     _register(
         ModelSpec(
             f"aa_resnet{_depth}",
@@ -73,15 +73,11 @@ for _depth in (18, 34, 50, 101, 152):
             1000,
             224,
             _attention_for(_depth, 224, (2,)),
-            ("zero_init_residual", "in_chans"),
+            RESNET_OPTIONS,
         )
     )
 for _depth in (18, 34, 50, 101, 152):
-    _register(
-        ModelSpec(
-            f"resnet{_depth}_cifar", _resnet_builder(_depth, "cifar"), 10, 32, None, ("zero_init_residual", "in_chans")
-        )
-    )
+    _register(ModelSpec(f"resnet{_depth}_cifar", _resnet_builder(_depth, "cifar"), 10, 32, None, RESNET_OPTIONS))
     _register(
         ModelSpec(
             f"aa_resnet{_depth}_cifar",
@@ -89,10 +85,10 @@ for _depth in (18, 34, 50, 101, 152):
             10,
             32,
             _attention_for(_depth, 32, ()),  # 16x16 is the largest augmented grid: no need to downsample
-            ("zero_init_residual", "in_chans"),
+            RESNET_OPTIONS,
         )
     )
-_register(ModelSpec("wrn28_10", _wrn_builder(28, 10), 100, 32, None, ("drop_rate", "in_chans"), stages=3))
+_register(ModelSpec("wrn28_10", _wrn_builder(28, 10), 100, 32, None, WRN_OPTIONS, stages=3))
 _register(
     ModelSpec(
         "aa_wrn28_10",
@@ -100,7 +96,7 @@ _register(
         100,
         32,
         AttentionConfig(0.2, 0.1, 8, 20, (1, 2, 3), (1,), True, 32),
-        ("drop_rate", "in_chans"),
+        WRN_OPTIONS,
         stages=3,
     )
 )
