@@ -80,13 +80,19 @@ def test_timm_builds_the_same_model_as_aacn(name: str) -> None:
     assert config["input_size"] == (3, 32, 32) and config["crop_pct"] == 1.0
 
 
-def _stage_outputs(model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """The stem's output and each stage's, taken from the model's own forward_features."""
-    outputs = [model.stem(x)]
-    for stage in model.stages():
-        outputs.append(stage(outputs[-1]))
-    outputs[-1] = model.neck(outputs[-1])
-    return outputs
+def _feature_maps(model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The output of each module feature_info names, caught by forward hooks during the model's own forward."""
+    caught: dict[str, torch.Tensor] = {}
+    hooks = [
+        model.get_submodule(info["module"]).register_forward_hook(
+            lambda module, args, out, name=info["module"]: caught.setdefault(name, out.clone())
+        )
+        for info in model.feature_info
+    ]
+    model(x)
+    for hook in hooks:
+        hook.remove()
+    return [caught[info["module"]] for info in model.feature_info]
 
 
 @pytest.mark.parametrize(
@@ -109,7 +115,7 @@ def test_features_only_gives_each_stage(
     x = torch.randn(2, 3, *size)
     with torch.no_grad():
         features = backbone(x)
-        expected = _stage_outputs(model, x)
+        expected = _feature_maps(model, x)
     for feature, reference, reduction in zip(features, expected[1:], reductions, strict=True):
         assert feature.shape[-2:] == (-(-size[0] // reduction), -(-size[1] // reduction))
         torch.testing.assert_close(feature, reference)
@@ -143,3 +149,50 @@ def test_timm_loads_a_save_pretrained_folder(tmp_path: Path, name: str) -> None:
         torch.testing.assert_close(loaded(x), model(x))
         torch.testing.assert_close(backbone(x)[-1], model.forward_features(x))
     assert loaded.fc.out_features == 4 and loaded.pretrained_cfg["source"] == "local-dir"
+
+
+@pytest.mark.parametrize("name", ["aa_resnet18", "aa_wrn28_10"])
+def test_forward_intermediates_gives_the_feature_info_maps(name: str) -> None:
+    torch.manual_seed(0)
+    model = aacn.create_model(name, num_classes=4, num_heads=4).eval()
+    x = torch.randn(2, 3, 24, 32)  # not square, within aa_wrn28_10's 32x32 tables
+    count = len(model.feature_info)
+    with torch.no_grad():
+        expected = _feature_maps(model, x)
+        final, maps = model.forward_intermediates(x)
+        torch.testing.assert_close(final, model.forward_features(x))
+        assert [m.shape[1] for m in maps] == [info["num_chs"] for info in model.feature_info]
+        for got, want in zip(maps, expected, strict=True):
+            torch.testing.assert_close(got, want)
+        last_two = model.forward_intermediates(x, indices=2, intermediates_only=True)
+        torch.testing.assert_close(last_two[0], expected[-2])
+        early = model.forward_intermediates(x, indices=[0, -3], stop_early=True, intermediates_only=True)
+        torch.testing.assert_close(early[1], expected[count - 3])
+        # the getter wrapper of timm runs forward_intermediates after pruning what the maps do not need
+        getter = timm.create_model(
+            timm_name(name), num_classes=4, num_heads=4, features_only=True, out_indices=(1, 2), feature_cls="getter"
+        ).eval()
+        getter.model.load_state_dict(model.state_dict(), strict=False)
+        for got, want in zip(getter(x), expected[1:3], strict=True):
+            torch.testing.assert_close(got, want)
+    with pytest.raises(ValueError, match=f"must name maps 0 to {count - 1}"):
+        model.forward_intermediates(x, indices=[count])
+    with pytest.raises(ValueError, match="NCHW feature maps only"):
+        model.forward_intermediates(x, output_fmt="NHWC")
+
+
+def test_pruning_keeps_the_maps_asked_for_and_drops_the_rest() -> None:
+    torch.manual_seed(0)
+    model = aacn.create_model("aa_wrn28_10", num_heads=4).eval()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        expected = _feature_maps(model, x)
+        params = sum(p.numel() for p in model.parameters())
+        assert model.prune_intermediate_layers([1, 2]) == [1, 2]
+        assert len(model.layer3) == 0 and isinstance(model.bn, torch.nn.Identity)
+        assert isinstance(model.fc, torch.nn.Identity)
+        assert sum(p.numel() for p in model.parameters()) < params / 2  # stage 3 holds most of the weights
+        maps = model.forward_intermediates(x, indices=[1, 2], intermediates_only=True)
+        for got, want in zip(maps, expected[1:3], strict=True):
+            torch.testing.assert_close(got, want)
+        assert model(x).shape == (1, 320)  # the pooled features of what is left

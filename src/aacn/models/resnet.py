@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .classifier import Classifier, feature
+from .classifier import Classifier, Stage, feature
 from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
 
 
@@ -89,6 +89,8 @@ class ResNet(Classifier):
         in_chans: channels of the input image.
     """
 
+    stage_names = ("layer1", "layer2", "layer3", "layer4")
+
     def __init__(
         self,
         block: Block,
@@ -144,7 +146,7 @@ class ResNet(Classifier):
         stage: int,
         grid: tuple[int, int],
         attention: AttentionConfig | None,
-    ) -> tuple[nn.Sequential, tuple[int, int]]:
+    ) -> tuple[Stage, tuple[int, int]]:
         downsample = None
         out_channels = planes * block.expansion
         if stride != 1 or self.in_channels != out_channels:
@@ -167,7 +169,7 @@ class ResNet(Classifier):
             if i == 0:
                 grid = strided(grid, stride)
             self.in_channels = out_channels
-        return nn.Sequential(*layers), grid
+        return Stage(*layers), grid
 
     def _init_weights(self, zero_init_residual: bool) -> None:
         init_conv_bn(self)
@@ -179,10 +181,10 @@ class ResNet(Classifier):
                     nn.init.zeros_(m.bn2.weight)
 
     def stem(self, x: Tensor) -> Tensor:
-        return self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.relu(self.bn1(self.conv1(x)))
 
-    def stages(self) -> list[nn.Sequential]:
-        return [self.layer1, self.layer2, self.layer3, self.layer4]
+    def stem_pool(self, x: Tensor) -> Tensor:
+        return self.maxpool(x)
 
 
 DEPTHS: dict[int, tuple[Block, list[int]]] = {

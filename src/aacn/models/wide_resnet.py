@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .classifier import Classifier, feature
+from .classifier import Classifier, Stage, feature
 from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
 
 
@@ -50,6 +50,9 @@ class WideBasicBlock(nn.Module):
 class WideResNet(Classifier):
     """WRN-depth-widen_factor: three stages of (depth - 4) / 6 wide basic blocks at 16k, 32k and 64k channels."""
 
+    stage_names = ("layer1", "layer2", "layer3")
+    neck_modules = ("bn", "relu")
+
     def __init__(
         self,
         depth: int = 28,
@@ -89,7 +92,7 @@ class WideResNet(Classifier):
                 )
                 grid = strided(grid, stride)
                 in_channels = width
-            stages.append(nn.Sequential(*layers))
+            stages.append(Stage(*layers))
             self.feature_info.append(feature(width, 2**index, f"layer{index + 1}"))
         self.layer1, self.layer2, self.layer3 = stages
         self.bn = nn.BatchNorm2d(in_channels)
@@ -103,9 +106,6 @@ class WideResNet(Classifier):
 
     def stem(self, x: Tensor) -> Tensor:
         return self.conv1(x)
-
-    def stages(self) -> list[nn.Sequential]:
-        return [self.layer1, self.layer2, self.layer3]
 
     def neck(self, x: Tensor) -> Tensor:
         return self.relu(self.bn(x))
