@@ -195,4 +195,6 @@ def test_pruning_keeps_the_maps_asked_for_and_drops_the_rest() -> None:
         maps = model.forward_intermediates(x, indices=[1, 2], intermediates_only=True)
         for got, want in zip(maps, expected[1:3], strict=True):
             torch.testing.assert_close(got, want)
-        assert model(x).shape == (1, 320)  # the pooled features of what is left
+        assert model(x).shape == (1, 320) and model.num_features == 320  # the pooled features of what is left
+        model.reset_classifier(7)
+        assert model(x).shape == (1, 7)

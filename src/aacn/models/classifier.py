@@ -119,6 +119,7 @@ class Classifier(nn.Module):
                 setattr(self, name, Stage())
             for name in self.neck_modules:
                 setattr(self, name, nn.Identity())
+            self.num_features = self.feature_info[last]["num_chs"]  # what forward_features now ends with
         if prune_head:
             self.reset_classifier(0)
         return take
