@@ -66,12 +66,8 @@ def format_markdown(rows: list[ModelRow]) -> str:
         "paper GFLOPs",
         "paper top-1 (%)",
     ]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|",
-    ]
-    for row in rows:
-        cells = [
+    cells = [
+        [
             row.model,
             f"{row.input_size}x{row.input_size}",
             str(row.num_classes),
@@ -81,7 +77,18 @@ def format_markdown(rows: list[ModelRow]) -> str:
             _cell(row.paper_gflops, ".1f"),
             _cell(row.paper_top1, ".1f"),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        for row in rows
+    ]
+    return _table(header, cells, text_columns=1)
+
+
+def _table(header: list[str], cells: list[list[str]], text_columns: int) -> str:
+    """A GitHub-markdown table: the first ``text_columns`` left-aligned, the numbers right-aligned."""
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i < text_columns else "---:" for i in range(len(header))) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
     return "\n".join(lines)
 
 
@@ -120,12 +127,9 @@ def detection_rows(names: list[str]) -> list[DetectionRow]:
 
 
 def format_detection_markdown(rows: list[DetectionRow]) -> str:
-    lines = [
-        "| detection model | backbone | max image side | classes | params (M) | paper COCO mAP |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for row in rows:
-        cells = [
+    header = ["detection model", "backbone", "max image side", "classes", "params (M)", "paper COCO mAP"]
+    cells = [
+        [
             row.model,
             row.backbone,
             str(row.max_size),
@@ -133,5 +137,6 @@ def format_detection_markdown(rows: list[DetectionRow]) -> str:
             f"{row.params / 1e6:.2f}",
             _cell(row.paper_coco_map, ".1f"),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        for row in rows
+    ]
+    return _table(header, cells, text_columns=2)
