@@ -12,7 +12,8 @@ tables are made for: any image up to it works, of any aspect ratio. A larger ``m
 backbone built for it, or ``interpolate_rel_pos=True`` (tables resampled, which the paper does not do).
 
 The attention memory and compute grow with the square of the feature map's area: at 800x1333, stage 3 of
-AA-ResNet-50 attends over 50x84 positions. The layer's ``auto`` path keeps the memory linear in the area.
+AA-ResNet-50 attends over 50x84 positions. On CPU the layer's ``auto`` path (``chunked``) keeps the memory linear in
+the area; no GPU has run these sizes yet.
 """
 
 from __future__ import annotations
