@@ -15,7 +15,7 @@ from aacn.nn.attention import (
     default_tile_rows,
     relative_attention,
 )
-from aacn.nn.chunked_attention import chunked_relative_attention
+from aacn.nn.chunked_attention import LOGIT_FORMS, chunked_relative_attention, default_logit_form, work_dtype
 from reference import reference_augmented_conv
 
 
@@ -38,6 +38,7 @@ def _assert_same_values_and_gradients(got: torch.Tensor, expected: torch.Tensor,
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("form", LOGIT_FORMS)
 @pytest.mark.parametrize("relative", [True, False])
 @pytest.mark.parametrize(
     ("height", "width", "tile_rows", "tile_matrices", "keep"),
@@ -53,26 +54,68 @@ def _assert_same_values_and_gradients(got: torch.Tensor, expected: torch.Tensor,
     ],
 )
 def test_chunked_equals_eager_with_gradients(
-    relative: bool, height: int, width: int, tile_rows: int, tile_matrices: int | None, keep: bool
+    relative: bool, height: int, width: int, tile_rows: int, tile_matrices: int | None, keep: bool, form: str
 ) -> None:
     """Tiles of ``tile_matrices`` of the 6 (batch x head) matrices x ``tile_rows`` query rows, uneven ends included;
-    with ``keep`` the softmax is kept for backward instead of recomputed."""
+    with ``keep`` the softmax is kept for backward instead of recomputed; both ways of adding the relative logits."""
     q, k, v, (rel_h, rel_w) = _inputs(height=height, width=width, relative=relative)
     inputs = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
     expected, _ = relative_attention(q, k, v, height, width, rel_h, rel_w)
     got = chunked_relative_attention(
-        q, k, v, height, width, rel_h, rel_w, tile_rows, tile_matrices, keep_probabilities=keep
+        q, k, v, height, width, rel_h, rel_w, tile_rows, tile_matrices, keep_probabilities=keep, logit_form=form
     )
     kept = got.grad_fn.saved_tensors[-1] if hasattr(got.grad_fn, "saved_tensors") else None
     assert (kept is not None) == keep, "the softmax is kept exactly when asked for"
     _assert_same_values_and_gradients(got, expected, inputs)
 
 
-def test_chunked_gradcheck() -> None:
+@pytest.mark.parametrize("form", LOGIT_FORMS)
+def test_chunked_gradcheck(form: str) -> None:
     q, k, v, (rel_h, rel_w) = _inputs(height=3, width=4)
     assert torch.autograd.gradcheck(
-        lambda *t: chunked_relative_attention(t[0], t[1], t[2], 3, 4, t[3], t[4], 5), (q, k, v, rel_h, rel_w)
+        lambda *t: chunked_relative_attention(t[0], t[1], t[2], 3, 4, t[3], t[4], 5, logit_form=form),
+        (q, k, v, rel_h, rel_w),
     )
+
+
+def test_the_logit_form_follows_the_dtype_and_bad_forms_are_refused() -> None:
+    """Low precision (the autocast dtypes) adds the relative logits as key columns, in its own precision; float32
+    and float64 build the bias in at least float32."""
+    assert default_logit_form(torch.bfloat16) == default_logit_form(torch.float16) == "columns"
+    assert default_logit_form(torch.float32) == default_logit_form(torch.float64) == "bias"
+    assert work_dtype(torch.bfloat16) == torch.bfloat16 and work_dtype(torch.float64) == torch.float64
+    q, k, v, (rel_h, rel_w) = _inputs()
+    with pytest.raises(ValueError, match=r"logit_form must be one of bias, columns or None, got .skew."):
+        chunked_relative_attention(q, k, v, 4, 5, rel_h, rel_w, logit_form="skew")
+
+
+@pytest.mark.parametrize("tile_rows", [40, 7])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_low_precision_is_as_accurate_as_eager_under_autocast(dtype: torch.dtype, tile_rows: int) -> None:
+    """In bfloat16 / float16 the chunked path (key columns, in that dtype) is within the error eager attention makes
+    under autocast, for the output and every gradient, measured against float64; with one tile per matrix and with
+    the gradients of k, v and the tables summed over row tiles."""
+    q, k, v, (rel_h, rel_w) = _inputs(batch=2, heads=4, height=5, width=8, dk=20, dv=4)
+    inputs = (q, k, v, rel_h, rel_w)
+    upstream = torch.randn(2, 4, 40, 4, dtype=torch.float64)
+    truth, _ = relative_attention(q, k, v, 5, 8, rel_h, rel_w)
+    truth_grads = torch.autograd.grad(truth, inputs, upstream)
+    low = [t.detach().to(dtype).requires_grad_() for t in (q, k, v)]
+    low += [t.detach().float().requires_grad_() for t in (rel_h, rel_w)]
+    errors = []
+    for path in ("eager", "chunked"):
+        if path == "eager":
+            with torch.autocast("cpu", dtype=dtype):
+                out, _ = relative_attention(*low[:3], 5, 8, *low[3:])
+        else:
+            out = chunked_relative_attention(*low[:3], 5, 8, *low[3:], tile_rows=tile_rows)
+        assert out.dtype == dtype
+        grads = torch.autograd.grad(out, low, upstream.to(dtype))
+        errors.append([float((a.detach().double() - b).abs().max() / b.abs().max()) for a, b in
+                       zip((out, *grads), (truth, *truth_grads), strict=True)])  # fmt: skip
+    eager, chunked = errors
+    for name, mine, theirs in zip(("out", "q", "k", "v", "rel_h", "rel_w"), chunked, eager, strict=True):
+        assert mine <= 2 * theirs + 1e-3, f"{name}: relative error {mine:.2e}, eager under autocast {theirs:.2e}"
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -128,10 +171,12 @@ def test_auto_dispatch() -> None:
     ):
         attend(q, k, v, size, size, impl="flash")
     # Tiles: whole matrices while they fit, about TILE_ELEMENTS logits per tile, linear in HW past that.
-    assert (
-        default_tile_rows(784) == 784 and default_tile_matrices(784, 784) == 1 and default_tile_matrices(256, 256) == 16
-    )
-    assert default_tile_rows(3136) * 3136 <= TILE_ELEMENTS and default_tile_rows(10**6) == 16
+    for tokens in (16, 256, 784, 2025):
+        rows = default_tile_rows(tokens)
+        assert rows == tokens and default_tile_matrices(rows, tokens) == TILE_ELEMENTS // tokens**2
+    rows = default_tile_rows(3136)
+    assert rows < 3136 and rows * 3136 <= TILE_ELEMENTS and default_tile_matrices(rows, 3136) == 1
+    assert default_tile_rows(10**6) == 16
 
 
 def test_cuda_auto_takes_flex_and_falls_back_to_sdpa(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -219,9 +264,10 @@ def test_bad_attention_options() -> None:
 
 
 def test_benchmark_harness_measures_every_case() -> None:
-    from aacn.bench.measure import bench_layer, format_measurements
+    from aacn.bench.harness import Harness, format_measurements
+    from aacn.bench.layer import bench_layer
 
-    rows = bench_layer(torch.device("cpu"), batch=2, channels=16, size=8, dk=16, dv=8, heads=2, repeats=1)
+    rows = bench_layer(Harness(torch.device("cpu"), repeats=1), batch=2, channels=16, size=8, dk=16, dv=8, heads=2)
     assert [r.case for r in rows] == ["appendix baseline", "aacn eager", "aacn chunked", "aacn sdpa"]
     assert rows[0].time_ratio == 1.0 and all(r.ms > 0 and r.time_ratio is not None for r in rows)
     assert all(r.peak_mb is not None for r in rows)
@@ -289,12 +335,14 @@ class _LargestTensor(torch.utils._python_dispatch.TorchDispatchMode):
         return out
 
 
-@pytest.mark.parametrize("size", [32, 48, 64])
-def test_chunked_memory_is_linear_in_the_grid(size: int) -> None:
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("size", [48, 64])
+def test_chunked_memory_is_linear_in_the_grid(size: int, dtype: torch.dtype) -> None:
     """From 256 tokens on, no intermediate of the chunked path, forward or backward, exceeds one tile (about
-    TILE_ELEMENTS values), and it saves for backward only tensors linear in HW; eager's largest is (HW)^2."""
+    TILE_ELEMENTS values), and it saves for backward only tensors linear in HW; eager's largest is (HW)^2. In both
+    logit forms (bfloat16 takes the key columns)."""
     tokens = size * size
-    q, k, v, rel_h, rel_w = (t.float() for t in _flat(_inputs(1, 2, size, size, 4, 1)))
+    q, k, v, rel_h, rel_w = (t.detach().to(dtype).requires_grad_() for t in _flat(_inputs(1, 2, size, size, 4, 1)))
     saved: list[int] = []
     largest = _LargestTensor()
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t), largest:

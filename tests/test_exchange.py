@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from aacn import create_model
+from aacn import AugmentedConv2d, create_model
 from aacn.cli import main
+from aacn.nn import using_attention_impl
 
 # one model per family and block type, at an input small enough for CI: (name, image side, batch)
 FAMILIES = [("aa_resnet18_cifar", 32, 2), ("aa_resnet50", 64, 2), ("aa_wrn28_10", 32, 1)]
@@ -16,16 +17,31 @@ FAMILIES = [("aa_resnet18_cifar", 32, 2), ("aa_resnet50", 64, 2), ("aa_wrn28_10"
 
 @pytest.mark.parametrize(("name", "size", "batch"), FAMILIES, ids=[f[0] for f in FAMILIES])
 def test_jit_trace_and_torch_export_compute_what_eager_does(name: str, size: int, batch: int) -> None:
+    """Like with like: the tracers record the eager attention path, so the model runs it too. (Against the chunked
+    path the float32 rounding of sixteen augmented layers reached 0.02 on logits of 31 on one vendor's kernels.)"""
     torch.manual_seed(0)
     model = create_model(name, num_classes=7).eval()
     x = torch.randn(batch, 3, size, size)
+    other = torch.randn(batch, 3, size, size)
     with torch.no_grad():
-        expected = model(x)
         traced = torch.jit.trace(model, x, check_trace=False)
-        other = torch.randn(batch, 3, size, size)
-        torch.testing.assert_close(traced(other), model(other), rtol=1e-4, atol=1e-4)
         program = torch.export.export(model, (x,))
-        torch.testing.assert_close(program.module()(x), expected, rtol=1e-4, atol=1e-4)
+        with using_attention_impl(model, "eager"):
+            expected, expected_other = model(x), model(other)
+        torch.testing.assert_close(traced(other), expected_other, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(program.module()(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_using_attention_impl_sets_every_layer_and_restores_it() -> None:
+    model = create_model("aa_resnet18_cifar", num_classes=3)
+    layers = [m for m in model.modules() if isinstance(m, AugmentedConv2d)]
+    layers[0].attention_impl = "sdpa"
+    with using_attention_impl(model, "eager"):
+        assert {layer.attention_impl for layer in layers} == {"eager"}
+    assert [layer.attention_impl for layer in layers] == ["sdpa"] + ["auto"] * (len(layers) - 1)
+    bad = pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, sdpa, got .x.")
+    with bad, using_attention_impl(model, "x"):
+        pass
 
 
 def test_the_layer_takes_the_traceable_path_under_every_tracer(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from aacn import AugmentedConv2d
 from aacn.nn import attention_grid_size
 from aacn.nn.attention import relative_attention
-from aacn.nn.chunked_attention import chunked_relative_attention
+from aacn.nn.chunked_attention import LOGIT_FORMS, chunked_relative_attention
 from reference import reference_augmented_conv
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -86,6 +86,7 @@ def attention_inputs(draw: st.DrawFn) -> dict:
         "tile_rows": draw(st.integers(1, tokens + 2)),
         "tile_matrices": draw(st.one_of(st.none(), st.integers(1, batch * heads + 1))),
         "keep": draw(st.booleans()),
+        "form": draw(st.sampled_from(LOGIT_FORMS)),
     }
 
 
@@ -97,7 +98,7 @@ def test_every_tiling_of_the_chunked_path_equals_eager(case: dict) -> None:
     expected, _ = relative_attention(q, k, v, case["height"], case["width"], rel_h, rel_w)
     got = chunked_relative_attention(
         q, k, v, case["height"], case["width"], rel_h, rel_w, case["tile_rows"], case["tile_matrices"],
-        keep_probabilities=case["keep"],
+        keep_probabilities=case["keep"], logit_form=case["form"],
     )  # fmt: skip
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
     grad = torch.randn_like(expected)

@@ -6,8 +6,10 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 
 from . import __version__
+from .bench.models import MODES, PRECISIONS
 from .config import add_setting_flags
 
 
@@ -171,16 +173,22 @@ def _cmd_attention_maps(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench.measure import BenchSelection, format_measurements, run_benchmarks
+    from .bench.harness import format_measurements
+    from .bench.measure import BenchSelection, run_benchmarks
 
-    everything = args.all or not (args.layer or args.model or args.scaling)
+    everything = args.all or not (args.layer or args.model or args.scaling or args.peers)
     selection = BenchSelection(
         layer=args.layer or everything,
         scaling=args.scaling or args.all,
-        models=tuple(args.model or (("aa_resnet50", "aa_wrn28_10") if args.all else ())),
+        peers=args.peers or args.all,
+        models=tuple(args.model or (("aa_resnet50", "aa_resnet18_cifar", "aa_wrn28_10") if args.all else ())),
         device=args.device,
         repeats=args.repeats,
-        batch_size=args.batch_size,
+        batch_sizes=tuple(args.batch_size),
+        precisions=tuple(args.precision),
+        modes=tuple(args.mode),
+        channels_last=args.channels_last,
+        compiled=args.compile,
     )
     rows = run_benchmarks(selection, memory_only=args.memory_only)
     if args.json:
@@ -191,6 +199,37 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         print(format_measurements(rows))
         print(f"\n{describe_hardware()}; ratios against the first case of each benchmark")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    """'32,128' -> (32, 128): positive, no repeats."""
+    values = tuple(_positive_int(part.strip()) for part in text.split(","))
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"repeated value in {text!r}")
+    return values
+
+
+def _choice_list(choices: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        values = tuple(part.strip() for part in text.split(","))
+        unknown = [v for v in values if v not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"{unknown[0]!r} is not one of {', '.join(choices)}")
+        if len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"repeated value in {text!r}")
+        return values
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,10 +288,31 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--layer", action="store_true", help="AugmentedConv2d paths vs the appendix algorithm")
     benchmark.add_argument("--model", action="append", help="a model and its plain twin, e.g. aa_resnet50 (repeatable)")
     benchmark.add_argument("--scaling", action="store_true", help="peak memory as the grid grows: 14, 28, 56")
-    benchmark.add_argument("--all", action="store_true", help="layer, scaling, aa_resnet50 and aa_wrn28_10")
+    benchmark.add_argument(
+        "--peers", action="store_true", help="vs timm's BottleneckAttn and HaloAttn at 16x16, 28x28 and 56x56"
+    )
+    benchmark.add_argument(
+        "--all", action="store_true", help="layer, scaling, peers, aa_resnet50, aa_resnet18_cifar and aa_wrn28_10"
+    )
     benchmark.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    benchmark.add_argument("--repeats", type=int, default=5, help="timed runs per case (median reported)")
-    benchmark.add_argument("-b", "--batch-size", type=int, default=8, help="batch of the model train steps")
+    benchmark.add_argument("--repeats", type=_positive_int, default=5, help="timed runs per case (median reported)")
+    benchmark.add_argument(
+        "-b", "--batch-size", type=_int_list, default=(), metavar="B[,B...]",
+        help="batches of the model benchmarks (default: 32,128 for 32x32 models, 8 for 224x224)",
+    )  # fmt: skip
+    benchmark.add_argument(
+        "--precision", type=_choice_list(PRECISIONS), default=("32",), metavar="P[,P...]",
+        help=f"model benchmarks' precisions, of {', '.join(PRECISIONS)} (default: 32)",
+    )  # fmt: skip
+    benchmark.add_argument(
+        "--mode", type=_choice_list(MODES), default=("train",), metavar="M[,M...]",
+        help="train (a training step) and/or eval (an inference batch); default: train",
+    )  # fmt: skip
+    benchmark.add_argument(
+        "--no-channels-last", dest="channels_last", action="store_false",
+        help="run the models in contiguous (NCHW) memory format instead of channels-last",
+    )  # fmt: skip
+    benchmark.add_argument("--compile", action="store_true", help="torch.compile the models (the first run compiles)")
     benchmark.add_argument("--json", action="store_true")
     benchmark.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     benchmark.set_defaults(func=_cmd_bench)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..checkpoints import model_from_checkpoint
+from ..nn import using_attention_impl
 from ..utils import atomic_write_bytes
 from ..utils.extras import require_extra
 
@@ -43,12 +44,16 @@ def onnx_bytes(model: nn.Module, image_size: int, opset: int = OPSET, dynamo: bo
 
 
 def max_difference(model: nn.Module, onnx_model: bytes, image_size: int, batch: int = 3) -> float:
-    """Largest |onnxruntime - PyTorch| over the logits of a random batch (of another size than the export's)."""
+    """Largest |onnxruntime - PyTorch| over the logits of a random batch (of another size than the export's).
+
+    PyTorch runs the eager attention path, the one the exporter recorded: the paths agree only to float32 rounding,
+    which sixteen augmented layers of a large model can grow past the check's tolerance.
+    """
     import onnxruntime
 
     session = onnxruntime.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])
     images = torch.randn(batch, 3, image_size, image_size)
-    with torch.no_grad():
+    with torch.no_grad(), using_attention_impl(model, "eager"):
         expected = model.eval()(images).numpy()
     (got,) = session.run(None, {session.get_inputs()[0].name: images.numpy()})
     return float(abs(got - expected).max())

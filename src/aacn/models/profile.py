@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..nn import AugmentedConv2d
+from ..nn import using_attention_impl
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,11 @@ def profile(model: nn.Module, input_size: int | tuple[int, int] | tuple[int, int
     dtype = parameter.dtype if parameter is not None else torch.float32
     x = torch.zeros(1, *shape, device=device, dtype=dtype)
     was_training = model.training
-    layers = [m for m in model.modules() if isinstance(m, AugmentedConv2d)]
-    impls = [m.attention_impl for m in layers]
     model.eval()
     try:
-        for layer in layers:  # count the operator's own formulation, whichever path the model runs
-            layer.attention_impl = "eager"
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        # count the operator's own formulation, whichever path the model runs
+        with using_attention_impl(model, "eager"), torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(x)
     finally:
         model.train(was_training)
-        for layer, impl in zip(layers, impls, strict=True):
-            layer.attention_impl = impl
     return Profile(params=sum(p.numel() for p in model.parameters()), flops=counter.get_total_flops())

@@ -46,15 +46,12 @@ def relative_attention(
 
 
 ATTENTION_IMPLS = ("auto", "eager", "chunked", "flex", "sdpa")
-# From this many tokens the chunked path recomputes the softmax in backward instead of keeping it: below, the
-# (B, Nh, HW, HW) softmax is small (what the eager path holds anyway) and keeping it skips the recompute: about a
-# quarter less forward+backward time at 7x7 and 14x14 grids (B=8, Nh=8, measured on 2 CPU cores).
+# From this many tokens the chunked path recomputes the softmax in backward instead of keeping it (memory linear in
+# HW from here on); below, the (B, Nh, HW, HW) softmax is small and keeping it skips the recompute.
 CHUNKED_MIN_TOKENS = 256
-# Target elements of one tile's (matrices, rows, HW) logits: about 4 MB in float32, cache-sized so that the
-# GEMM, softmax and gradient passes over a tile hit the caches, while each matrix gets many query rows (the
-# batched GEMMs pay a per-matrix cost per tile). Measured on 2 CPU cores at HW = 784: tiles of 1-2 whole
-# matrices ran 1.3-1.6x faster than 16-row chunks of all 128 matrices, and 9 MB tiles were slower again.
-TILE_ELEMENTS = 1 << 20
+# Target elements of one tile's (matrices, rows, HW) logits. Tiles of whole matrices, as many as fit, measured fastest
+# on CPU from 2**21 to 2**22 logits at every CIFAR and ImageNet grid (docs/benchmarks.md, "Tile size").
+TILE_ELEMENTS = 1 << 22
 
 
 def _tracing(q: Tensor) -> bool:

@@ -20,8 +20,10 @@ Project decisions where the paper is silent or ambiguous (docs/paper.md gives th
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -296,3 +298,27 @@ def ratio_depths(
     dv = math.floor(value_ratio * out_channels + 1e-9) // num_heads * num_heads
     dk = max(dk, min_key_dim_per_head * num_heads, num_heads)
     return dk, dv
+
+
+@contextlib.contextmanager
+def using_attention_impl(module: nn.Module, impl: str) -> Iterator[nn.Module]:
+    """Run every AugmentedConv2d inside ``module`` on the attention path ``impl`` within the block; each gets its own
+    setting back afterwards.
+
+    The paths compute the same function but not the same float32 rounding, so comparing a traced, exported or ONNX
+    graph (which records the eager path) against the model needs the model on that path too::
+
+        with using_attention_impl(model, "eager"):
+            expected = model(x)
+    """
+    if impl not in ATTENTION_IMPLS:
+        raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {impl!r}")
+    layers = [m for m in module.modules() if isinstance(m, AugmentedConv2d)]
+    before = [layer.attention_impl for layer in layers]
+    try:
+        for layer in layers:
+            layer.attention_impl = impl
+        yield module
+    finally:
+        for layer, setting in zip(layers, before, strict=True):
+            layer.attention_impl = setting

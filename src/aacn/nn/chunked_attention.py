@@ -3,13 +3,23 @@
 Forward keeps only the output; no (HW)^2 tensor outlives a tile. Backward recomputes each tile's logits and softmax
 from q, k and the tables (flash-attention style, with the same kernels on the same inputs, so p is bit-identical),
 so peak memory is O(tile) = about TILE_ELEMENTS logits instead of several (B, Nh, HW, HW) tensors, and the passes
-over a tile stay in cache.
+over a tile stay in cache. For small grids the softmax can be kept instead (``keep``): it is small there.
 
-A tile is ``tile_matrices`` of the N = B * Nh (batch, head) matrices x ``tile_rows`` query rows. Relative logits of
-a tile are one matrix product with each whole table, q (2L - 1 rows)^T, from which each query gathers the L entries
-of its own offsets: GEMMs and a gather, no per-query embedding copies. The tile's (C, H, W) bias is built once from
-the two 1-D terms by broadcasting and the q k^T product is accumulated onto it in place (baddbmm_); the softmax then
-runs in place over it.
+A tile is ``tile_matrices`` of the N = B * Nh (batch, head) matrices x ``tile_rows`` query rows. The relative logits
+of a tile start from the 1-D terms s_h[c, y'] = q_c . r_h[y' - y_c + H - 1] and s_w[c, x'] (one product of the
+tile's queries with each whole table and a gather of each query's offsets). They enter the logits in one of two ways
+(:data:`LOGIT_FORMS`), which compute the same function:
+
+``bias``: the tile's (C, H, W) bias s_h[c, y] + s_w[c, x] is written by broadcasting and q k^T is accumulated onto it
+    in place (baddbmm_). Cheapest in float32, where CPU elementwise passes are fast and GEMMs are not.
+``columns``: the relative terms become extra key columns, q' = [q | s_h | s_w] and k'_j = [k_j | onehot(y_j) |
+    onehot(x_j)], so q'_c . k'_j = q_c . k_j + s_h[c, y_j] + s_w[c, x_j]: the logits are one GEMM and no bias pass.
+    In backward the same GEMM form gives dq and the per-position sums of dS at once (dS k' = [dS k | G_h | G_w]).
+    Best in bfloat16 / float16, where CPU GEMMs are fast (AMX, AVX-512 bf16) and elementwise passes are not.
+
+The autocast dtypes (bfloat16, float16) run in their own precision end to end with the ``columns`` form (matrix
+products in that dtype accumulate in float32 inside the kernels; the softmax is computed in float32 per row); the
+gradients of k, v and the tables are summed over tiles in float32. Other dtypes run in at least float32.
 
 Gradients, with p = softmax(l) per query row, dO the output gradient and delta_i = sum_c dO_ic O_ic:
     dV = p^T dO;  dS = p * (dO V^T - delta);  dk = dS^T q;  dq = dS k + G_h r_h + G_w r_w;  dr_h = G_h^T q
@@ -31,39 +41,192 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+LOGIT_FORMS = ("bias", "columns")
+# Dtypes that run in their own precision (the autocast dtypes); others run in at least float32.
+LOW_PRECISION = (torch.bfloat16, torch.float16)
+
+
+def work_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a call computes in: the autocast dtypes as they are, anything else in at least float32."""
+    return dtype if dtype in LOW_PRECISION else torch.promote_types(dtype, torch.float32)
+
+
+# Up to this many tokens the ``columns`` form is also the faster in float32 (measured at dkh = 20: equal at 16x16,
+# 0.8x the time at 8x8; 1.2x and 1.5x at 28x28 and 56x56, where its GEMMs grow with H + W).
+COLUMNS_MAX_TOKENS_FLOAT32 = 256
+
+
+def default_logit_form(dtype: torch.dtype, tokens: int | None = None) -> str:
+    """``columns`` for the low-precision dtypes and for small grids, ``bias`` otherwise (docs/benchmarks.md)."""
+    small = tokens is not None and tokens <= COLUMNS_MAX_TOKENS_FLOAT32
+    return "columns" if dtype in LOW_PRECISION or small else "bias"
+
 
 def _gather_index(positions: Tensor, length: int) -> Tensor:
     """index[c, j] = j - positions[c] + length - 1: the table row of the offset from query c to key position j."""
     return torch.arange(length, device=positions.device).unsqueeze(0) - positions.unsqueeze(1) + (length - 1)
 
 
-class _Tables:
-    """The relative tables of one call and the 1-D relative logits of a tile of queries."""
+def _offsets_to_positions(per_offset: Tensor, height: int, width: int, axis: int) -> Tensor:
+    """The (n, H, W, L) view of (n, HW, 2L - 1) per-offset values holding, for query i = (y, x) and key position p
+    along ``axis`` (0: rows, L = H; 1: columns, L = W), the value of the offset p - (y or x).
 
-    def __init__(self, rel_h: Tensor, rel_w: Tensor, height: int, width: int) -> None:
-        self.rel_h, self.rel_w = rel_h, rel_w  # (2H - 1, d), (2W - 1, d)
-        self.height, self.width = height, width
+    The paper's "relative to absolute" skew as one strided view: entry (m, y, x, p) of the result is element
+    (y * W + x) * s + p - (y or x) + L - 1 of matrix m (s the stride between queries), linear in (y, x, p). Distinct
+    (query, p) pairs map to distinct elements, so the view can also be written through: the adjoint of the gather,
+    with no sums.
+    """
+    if per_offset.stride(-1) != 1:
+        per_offset = per_offset.contiguous()
+    length = height if axis == 0 else width
+    matrix, token = per_offset.stride(0), per_offset.stride(1)
+    strides = (matrix, width * token - (1 if axis == 0 else 0), token - (1 if axis == 1 else 0), 1)
+    return per_offset.as_strided(
+        (per_offset.shape[0], height, width, length), strides, per_offset.storage_offset() + length - 1
+    )
 
-    def logits_1d(self, q_tile: Tensor, index_h: Tensor, index_w: Tensor) -> tuple[Tensor, Tensor]:
+
+class _QueryGradients:
+    """dq and the tables' gradients of one backward call (the tables' summed over every tile in float32 or wider)."""
+
+    def __init__(self, q: Tensor, tables: tuple[Tensor, Tensor] | None) -> None:
+        self.grad_q = q.new_empty(q.shape)
+        self.total = torch.promote_types(q.dtype, torch.float32)
+        self.grad_tables = [torch.zeros_like(t, dtype=self.total) for t in tables] if tables else None
+
+    def add_tables(self, offsets: Tensor, q_rows: Tensor) -> None:
+        """dr += G^T q for per-offset sums G (rows, 2H - 1 + 2W - 1) of the queries ``q_rows`` (rows, d)."""
+        grad = offsets.t() @ q_rows  # one GEMM: its float32 accumulation inside, one rounding to the work dtype
+        span_h = self.grad_tables[0].shape[0]  # type: ignore[index]
+        self.grad_tables[0].add_(grad[:span_h])  # type: ignore[index]
+        self.grad_tables[1].add_(grad[span_h:])  # type: ignore[index]
+
+
+class _BiasLogits:
+    """The ``bias`` form: per tile, the relative bias written by broadcasting and q k^T accumulated onto it.
+
+    Without tables (content-only attention) a tile's logits are q k^T alone, in either form.
+    """
+
+    def __init__(self, q: Tensor, k: Tensor, tables: tuple[Tensor, Tensor] | None, height: int, width: int) -> None:
+        self.q, self.tables, self.height, self.width = q, tables, height, width
+        self.key, self.key_t = k, k.transpose(1, 2).contiguous()  # (N, HW, d), (N, d, HW)
+
+    def begin(self, mats: slice) -> None:
+        """Start a group of matrices (nothing to prepare in this form)."""
+
+    def _relative_1d(self, q_tile: Tensor, index_h: Tensor, index_w: Tensor) -> tuple[Tensor, Tensor]:
         """s_h (n, C, H) and s_w (n, C, W): each query's dot products with the rows of its own offsets."""
+        rel_h, rel_w = self.tables  # type: ignore[misc]
         n, count = q_tile.shape[:2]
-        s_h = (q_tile @ self.rel_h.t()).gather(-1, index_h.expand(n, count, self.height))
-        s_w = (q_tile @ self.rel_w.t()).gather(-1, index_w.expand(n, count, self.width))
+        s_h = (q_tile @ rel_h.t()).gather(-1, index_h.expand(n, count, self.height))
+        s_w = (q_tile @ rel_w.t()).gather(-1, index_w.expand(n, count, self.width))
         return s_h, s_w
 
-    def bias(self, s_h: Tensor, s_w: Tensor, out: Tensor) -> Tensor:
-        """out (n, C, HW) <- relative bias s_h[c, y] + s_w[c, x] for key (y, x): one broadcast write."""
-        n, count = s_h.shape[:2]
+    def tile(self, mats: slice, rows: slice, index_h: Tensor, index_w: Tensor, out: Tensor) -> Tensor:
+        """out (n, C, HW) <- the tile's logits."""
+        q_tile = self.q[mats, rows]
+        if self.tables is None:
+            return torch.bmm(q_tile, self.key_t[mats], out=out)
+        s_h, s_w = self._relative_1d(q_tile, index_h, index_w)
+        n, count = q_tile.shape[:2]
+        # the bias s_h[c, y] + s_w[c, x] of key (y, x) in one broadcast write, then q k^T accumulated onto it
         torch.add(s_h.unsqueeze(-1), s_w.unsqueeze(-2), out=out.view(n, count, self.height, self.width))
-        return out
+        return out.baddbmm_(q_tile, self.key_t[mats])
+
+    def tile_backward(
+        self, grad_scores: Tensor, mats: slice, rows: slice, index_h: Tensor, index_w: Tensor, grads: _QueryGradients
+    ) -> None:  # fmt: skip
+        """Write the tile's dq (dS k + the relative terms' share) and add its share of the tables' gradients."""
+        grad_q = torch.bmm(grad_scores, self.key[mats])  # (n, C, d)
+        if self.tables is not None:
+            # per-position sums of dS over key columns and key rows, back through the gathers to per-offset sums
+            grid = grad_scores.view(*grad_scores.shape[:2], self.height, self.width)
+            sums = ((grid.sum(-1), index_h, self.tables[0]), (grid.sum(-2), index_w, self.tables[1]))
+            offsets = []
+            for grad, index, table in sums:
+                per_offset = grad.new_zeros(*grad.shape[:2], table.shape[0])
+                per_offset.scatter_add_(-1, index.expand_as(grad), grad)
+                grad_q.add_(per_offset @ table)
+                offsets.append(per_offset.flatten(0, 1))
+            grads.add_tables(torch.cat(offsets, 1), self.q[mats, rows].flatten(0, 1))
+        grads.grad_q[mats, rows] = grad_q
+
+    def end(self, mats: slice, grads: _QueryGradients) -> None:
+        """Finish a group of matrices in backward (every tile did its share in this form)."""
+
+
+class _ColumnLogits:
+    """The ``columns`` form: the relative terms as extra query and key columns, so a tile's logits are one GEMM.
+
+    Per group of matrices, q' = [q | s_h | s_w] (n, HW, d + H + W) and k'^T = [k^T ; onehot(y) ; onehot(x)]
+    (n, d + H + W, HW) are made once (transients of the group, never saved for backward), so its tiles are plain
+    GEMMs with no per-tile pass. In backward every tile writes its rows of dS k' = [dS k | G_h | G_w]; the
+    per-position sums G then go back through the relative terms once per group.
+    """
+
+    def __init__(self, q: Tensor, k: Tensor, tables: tuple[Tensor, Tensor], height: int, width: int) -> None:
+        self.q, self.k, self.tables, self.height, self.width = q, k, tables, height, width
+        tokens = height * width
+        positions = torch.arange(tokens, device=q.device)
+        onehot_y = (positions // width).unsqueeze(0) == torch.arange(height, device=q.device).unsqueeze(1)
+        onehot_x = (positions % width).unsqueeze(0) == torch.arange(width, device=q.device).unsqueeze(1)
+        self.position_rows = torch.cat([onehot_y, onehot_x]).to(k.dtype)  # (H + W, HW)
+        self.tables_stacked = torch.cat(tables)  # (2H - 1 + 2W - 1, d)
+
+    def begin(self, mats: slice) -> None:
+        q, k = self.q[mats], self.k[mats]
+        n, tokens = q.shape[:2]
+        rel_h, rel_w = self.tables
+        # s_h[i, y'] = (q_i r_h^T)[y' - y_i + H - 1], likewise s_w: strided views of the products, no gather
+        s_h = _offsets_to_positions(q @ rel_h.t(), self.height, self.width, axis=0)  # (n, H, W, H)
+        s_w = _offsets_to_positions(q @ rel_w.t(), self.height, self.width, axis=1)  # (n, H, W, W)
+        self.queries = torch.cat([q.view(n, self.height, self.width, -1), s_h, s_w], -1).view(n, tokens, -1)
+        self.key_t = torch.cat([k.transpose(1, 2), self.position_rows.expand(n, -1, -1)], 1)  # (n, d + H + W, HW)
+        self.columns: Tensor | None = None
+
+    def tile(self, mats: slice, rows: slice, index_h: Tensor, index_w: Tensor, out: Tensor) -> Tensor:
+        return torch.bmm(self.queries[:, rows], self.key_t, out=out)
+
+    def tile_backward(
+        self, grad_scores: Tensor, mats: slice, rows: slice, index_h: Tensor, index_w: Tensor, grads: _QueryGradients
+    ) -> None:  # fmt: skip
+        if self.columns is None:
+            self.columns = torch.empty_like(self.queries)
+        # k' is k'^T's transposed view: bmm reads it as a transposed operand, no copy
+        torch.bmm(grad_scores, self.key_t.transpose(1, 2), out=self.columns[:, rows])
+
+    def end(self, mats: slice, grads: _QueryGradients) -> None:
+        """dq = dS k + G_h r_h + G_w r_w and the tables' gradients G^T q, for the group in one GEMM each."""
+        columns, d, height = self.columns, self.k.shape[-1], self.height
+        n, tokens = columns.shape[:2]  # type: ignore[union-attr]
+        span_h = self.tables[0].shape[0]
+        # the adjoints of the strided views: each offset entry is hit by at most one (query, position) pair, so the
+        # per-offset sums G are copies into zeros, no scatter-add
+        offsets = columns.new_zeros(n, tokens, self.tables_stacked.shape[0])  # type: ignore[union-attr]
+        for part, grad, axis in ((offsets[..., :span_h], columns[..., d : d + height], 0),  # type: ignore[index]
+                                 (offsets[..., span_h:], columns[..., d + height :], 1)):  # type: ignore[index]  # fmt: skip
+            view = _offsets_to_positions(part, self.height, self.width, axis)
+            view.copy_(grad.view(*view.shape))
+        offsets = offsets.flatten(0, 1)  # (n * HW, 2H - 1 + 2W - 1)
+        grad_q = grads.grad_q[mats].flatten(0, 1)
+        torch.addmm(columns[..., :d].flatten(0, 1), offsets, self.tables_stacked, out=grad_q)  # type: ignore[index]
+        grads.add_tables(offsets, self.q[mats].flatten(0, 1))
+
+
+def _logit_maker(
+    form: str, q: Tensor, k: Tensor, tables: tuple[Tensor, Tensor] | None, height: int, width: int
+) -> _BiasLogits | _ColumnLogits:
+    if form == "columns" and tables is not None:
+        return _ColumnLogits(q, k, tables, height, width)
+    return _BiasLogits(q, k, tables, height, width)
 
 
 class _Workspace:
     """One buffer reused by every tile of a call, handed out as contiguous (n, C, HW) views.
 
-    A fresh 4 MB tensor per tile costs more than the work on it here: the allocator returns such blocks to the
-    system, so every tile first-touch faults its pages in again (profiled at a (27, 196, 196) tile on 2 CPU cores:
-    the broadcast bias add took 1.75 ms into a fresh tile, 0.47 ms into a reused one).
+    A fresh 16 MB tensor per tile costs more than the work on it here: the allocator returns such blocks to the
+    system, so every tile would first-touch fault its pages in again.
     """
 
     def __init__(self, elements: int, like: Tensor) -> None:
@@ -80,41 +243,45 @@ def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def _tiles(
-    matrices: int, height: int, width: int, tile_rows: int, tile_matrices: int, device: torch.device
-) -> Iterator[tuple[slice, slice, Tensor, Tensor]]:
-    """(matrix slice, query-row slice, index_h, index_w) of each tile: ``tile_matrices`` of the N matrices x
-    ``tile_rows`` query rows.
+def _groups(matrices: int, tile_matrices: int) -> Iterator[slice]:
+    """Groups of ``tile_matrices`` of the N = B * Nh matrices: the outer loop of the tiles."""
+    for first in range(0, matrices, tile_matrices):
+        yield slice(first, min(first + tile_matrices, matrices))
 
-    Tiling the N = B * Nh matrices too keeps a tile's (tile_matrices, tile_rows, HW) temporaries cache-sized while
-    each matrix gets many query rows: the batched GEMMs then pay their per-matrix overhead a few times per matrix,
-    not HW / 16.
+
+def _row_tiles(height: int, width: int, tile_rows: int, device: torch.device) -> list[tuple[slice, Tensor, Tensor]]:
+    """(query-row slice, index_h, index_w) of each run of ``tile_rows`` query rows: the inner loop of the tiles.
+
+    Tiling the N matrices too (groups) keeps a tile's (tile_matrices, tile_rows, HW) temporaries bounded while each
+    matrix gets many query rows: the batched GEMMs then pay their per-matrix overhead a few times per matrix, not
+    HW / 16, and a group's per-matrix operands are made once for all its row tiles.
     """
     queries = torch.arange(height * width, device=device)
+    tiles = []
     for start in range(0, height * width, tile_rows):
         part = queries[start : start + tile_rows]
-        index_h, index_w = _gather_index(part // width, height), _gather_index(part % width, width)
-        for first in range(0, matrices, tile_matrices):
-            yield slice(first, first + tile_matrices), slice(start, start + len(part)), index_h, index_w
-
-
-def _logits(
-    q_tile: Tensor, k_t: Tensor, tables: _Tables | None, index_h: Tensor, index_w: Tensor, out: Tensor
-) -> Tensor:
-    """out (n, C, HW) <- the tile's logits q k^T (+ the relative bias, the GEMM accumulating onto it in place)."""
-    if tables is None:
-        return torch.bmm(q_tile, k_t, out=out)
-    return tables.bias(*tables.logits_1d(q_tile, index_h, index_w), out=out).baddbmm_(q_tile, k_t)
+        rows = slice(start, start + len(part))
+        tiles.append((rows, _gather_index(part // width, height), _gather_index(part % width, width)))
+    return tiles
 
 
 def _softmax_(logits: Tensor) -> Tensor:
     """Softmax over the last dimension, written over the logits.
 
-    The fused softmax kernel (max, exp, sum and scale per row) is about twice as fast on CPU as amax / sub_ / exp_
-    in separate passes, and writing in place keeps a tile to one (n, C, HW) buffer. The kernel reads each element
-    before it writes the same position, so the aliased out= is exact; the tests hold it equal to torch.softmax.
+    The fused softmax kernel (max, exp, sum and scale per row, in float32 whatever the dtype) is about twice as fast
+    on CPU as amax / sub_ / exp_ in separate passes, and writing in place keeps a tile to one (n, C, HW) buffer. The
+    kernel reads each element before it writes the same position, so the aliased out= is exact; the tests hold it
+    equal to torch.softmax.
     """
     return torch._softmax(logits, -1, False, out=logits)
+
+
+def _accumulate(total: Tensor, left: Tensor, right: Tensor) -> None:
+    """total += left @ right, in the GEMM itself where the dtypes agree (no temporary), else through one."""
+    if total.dtype == left.dtype:
+        total.baddbmm_(left, right)
+    else:
+        total.add_(torch.bmm(left, right))
 
 
 class ChunkedRelativeAttention(torch.autograd.Function):
@@ -131,9 +298,10 @@ class ChunkedRelativeAttention(torch.autograd.Function):
         tile_rows: int,
         tile_matrices: int,
         keep: bool,
+        form: str,
     ) -> Tensor:
         dtype, lead = q.dtype, q.shape[:2]
-        work = torch.promote_types(dtype, torch.float32)
+        work = work_dtype(dtype)
         relative = rel_h is not None and rel_w is not None
         with _no_autocast(q.device):
             # (B, Nh, HW, d) -> (N, HW, d), N = B * Nh
@@ -142,86 +310,80 @@ class ChunkedRelativeAttention(torch.autograd.Function):
             # are used as they come: the layer hands over transposed views of its (N, d, HW) layout, so k^T and v^T
             # below cost nothing.
             q = q.contiguous()
-            tables = _Tables(rel_h.to(work), rel_w.to(work), height, width) if relative else None  # type: ignore[union-attr]
+            tables = (rel_h.to(work), rel_w.to(work)) if relative else None  # type: ignore[union-attr]
+            logit_maker = _logit_maker(form, q, k, tables, height, width)
             n, tokens, dv = v.shape
-            # Operands laid out so each GEMM streams the (n, C, HW) tile row by row: k^T for the logits, and v^T on
-            # the left of p^T for the output (a GEMM with dv output rows, not dv output columns: 5x faster on CPU).
-            k_t, v_t = k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous()  # (N, d, HW), (N, dv, HW)
+            # v^T on the left of p^T for the output: a GEMM with dv output rows, not dv output columns (5x faster on
+            # CPU), streaming the (n, C, HW) tile row by row.
+            v_t = v.transpose(1, 2).contiguous()  # (N, dv, HW)
             out_t = torch.empty(n, dv, tokens, dtype=work, device=q.device)
             # keep: every tile is written into one (N, HW, HW) tensor that backward reads instead of recomputing.
             keep = keep and tile_rows >= tokens
             kept = q.new_empty(n, tokens, tokens) if keep else None
             logits = None if keep else _Workspace(min(tile_matrices, n) * min(tile_rows, tokens) * tokens, q)
-            for mat_slice, row_slice, index_h, index_w in _tiles(n, height, width, tile_rows, tile_matrices, q.device):
-                q_tile = q[mat_slice, row_slice]  # (n_t, C, d)
-                tile = kept[mat_slice] if kept is not None else logits.take(*q_tile.shape[:2], tokens)  # type: ignore[union-attr]
-                probabilities = _softmax_(_logits(q_tile, k_t[mat_slice], tables, index_h, index_w, out=tile))
-                torch.bmm(v_t[mat_slice], probabilities.transpose(1, 2), out=out_t[mat_slice, :, row_slice])
-        table_h, table_w = (tables.rel_h, tables.rel_w) if tables else (None, None)
-        ctx.save_for_backward(q, k, v, table_h, table_w, out_t, kept)
-        ctx.meta = (height, width, tile_rows, tile_matrices, dtype, rel_h.dtype if relative else None)  # type: ignore[union-attr]
-        return out_t.transpose(1, 2).reshape(*lead, tokens, dv).to(dtype)
+            row_tiles = _row_tiles(height, width, tile_rows, q.device)
+            for mats in _groups(n, tile_matrices):
+                logit_maker.begin(mats)
+                for rows, index_h, index_w in row_tiles:
+                    count = rows.stop - rows.start
+                    tile = kept[mats] if kept is not None else logits.take(mats.stop - mats.start, count, tokens)  # type: ignore[union-attr]
+                    probabilities = _softmax_(logit_maker.tile(mats, rows, index_h, index_w, out=tile))
+                    torch.bmm(v_t[mats], probabilities.transpose(1, 2), out=out_t[mats, :, rows])
+        ctx.save_for_backward(q, k, v, *(tables or (None, None)), out_t, kept)
+        ctx.meta = (height, width, tile_rows, tile_matrices, dtype, rel_h.dtype if relative else None, form)  # type: ignore[union-attr]
+        # (N, dv, HW) -> (B, Nh, HW, dvh) as a view: the layer's (B, dv, h, w) reshape then costs no copy either
+        return out_t.to(dtype).view(*lead, dv, tokens).transpose(-1, -2)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         q, k, v, table_h, table_w, out_t, kept = ctx.saved_tensors
-        height, width, tile_rows, tile_matrices, dtype, table_dtype = ctx.meta
-        tables = _Tables(table_h, table_w, height, width) if table_h is not None else None
+        height, width, tile_rows, tile_matrices, dtype, table_dtype, form = ctx.meta
+        tables = (table_h, table_w) if table_h is not None else None
         lead = grad_out.shape[:2]
+        work = q.dtype
+        n, tokens = q.shape[:2]
+        # What gradients summed over row tiles are kept in: at least float32, unless a matrix is one tile (no sums).
+        total = work if tile_rows >= tokens else torch.promote_types(work, torch.float32)
         with _no_autocast(q.device):
-            grad_out = grad_out.to(q.dtype).flatten(0, 1)  # (N, HW, dv)
+            logit_maker = _logit_maker(form, q, k, tables, height, width)
+            grad_out = grad_out.to(work).flatten(0, 1)  # (N, HW, dv)
             grad_out_t = grad_out.transpose(1, 2).contiguous()  # (N, dv, HW)
             grad_out = grad_out.contiguous()
-            delta = (grad_out_t * out_t).sum(1).unsqueeze(-1)  # (N, HW, 1): sum_c dO_ic O_ic
-            k_t, v_t = k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous()  # (N, d, HW), (N, dv, HW)
+            delta = (grad_out_t * out_t).sum(1, dtype=total).unsqueeze(-1).to(work)  # (N, HW, 1): sum_c dO_ic O_ic
+            v_t = v.transpose(1, 2).contiguous()  # (N, dv, HW)
             # Row-major gradients whatever the inputs' strides: accumulating GEMMs into a transposed output fall back
             # to one small GEMM per matrix.
-            grad_q = q.new_empty(q.shape)
-            grad_k = k.new_zeros(k.shape)
-            grad_v_t = torch.zeros_like(v_t)
-            grad_table_h = torch.zeros_like(table_h) if tables else None
-            grad_table_w = torch.zeros_like(table_w) if tables else None
-            n, tokens = q.shape[:2]
+            grads = _QueryGradients(q, tables)
+            grad_k = k.new_zeros(k.shape, dtype=total)
+            grad_v_t = v_t.new_zeros(v_t.shape, dtype=total)
             elements = min(tile_matrices, n) * min(tile_rows, tokens) * tokens
             logits = _Workspace(elements, q) if kept is None else None
             scores = _Workspace(elements, q)
-            for mat_slice, row_slice, index_h, index_w in _tiles(n, height, width, tile_rows, tile_matrices, q.device):
-                q_tile, grad_out_tile = (
-                    q[mat_slice, row_slice],
-                    grad_out[mat_slice, row_slice],
-                )  # (n_t, C, d), (n_t, C, dv)
-                if kept is not None:
-                    probabilities = kept[mat_slice]
-                else:
-                    # Recomputed exactly as in forward: the same kernels on the same inputs give the same p.
-                    tile = logits.take(*q_tile.shape[:2], tokens)  # type: ignore[union-attr]
-                    probabilities = _softmax_(_logits(q_tile, k_t[mat_slice], tables, index_h, index_w, out=tile))
-                tile_shape = probabilities.shape
-                grad_v_t[mat_slice].baddbmm_(grad_out_t[mat_slice, :, row_slice], probabilities)  # dV^T += dO^T p
-                # dS = p * (dO V^T - delta)
-                grad_scores = torch.bmm(grad_out_tile, v_t[mat_slice], out=scores.take(*tile_shape))
-                grad_scores.sub_(delta[mat_slice, row_slice]).mul_(probabilities)
-                grad_q_tile = torch.bmm(grad_scores, k[mat_slice])  # (n_t, C, d)
-                grad_k[mat_slice].baddbmm_(grad_scores.transpose(1, 2), q_tile)
-                if tables:
-                    grid = grad_scores.view(*grad_scores.shape[:2], height, width)
-                    grad_h, grad_w = grid.sum(-1), grid.sum(-2)  # (n_t, C, H), (n_t, C, W)
-                    # the gathers' adjoints: per-offset sums (n_t, C, 2H - 1) and (n_t, C, 2W - 1)
-                    full_h = grad_h.new_zeros(*grad_h.shape[:2], 2 * height - 1)
-                    full_h.scatter_add_(-1, index_h.expand_as(grad_h), grad_h)
-                    full_w = grad_w.new_zeros(*grad_w.shape[:2], 2 * width - 1)
-                    full_w.scatter_add_(-1, index_w.expand_as(grad_w), grad_w)
-                    grad_q_tile.add_(full_h @ table_h).add_(full_w @ table_w)
-                    q_rows = q_tile.flatten(0, 1)
-                    grad_table_h.addmm_(full_h.flatten(0, 1).t(), q_rows)  # type: ignore[union-attr]
-                    grad_table_w.addmm_(full_w.flatten(0, 1).t(), q_rows)  # type: ignore[union-attr]
-                grad_q[mat_slice, row_slice] = grad_q_tile
+            row_tiles = _row_tiles(height, width, tile_rows, q.device)
+            for mats in _groups(n, tile_matrices):
+                logit_maker.begin(mats)
+                for rows, index_h, index_w in row_tiles:
+                    shape = (mats.stop - mats.start, rows.stop - rows.start, tokens)
+                    if kept is not None:
+                        probabilities = kept[mats]
+                    else:
+                        # Recomputed exactly as in forward: the same kernels on the same inputs give the same p.
+                        tile = logits.take(*shape)  # type: ignore[union-attr]
+                        probabilities = _softmax_(logit_maker.tile(mats, rows, index_h, index_w, out=tile))
+                    _accumulate(grad_v_t[mats], grad_out_t[mats, :, rows], probabilities)  # dV^T += dO^T p
+                    # dS = p * (dO V^T - delta)
+                    grad_scores = torch.bmm(grad_out[mats, rows], v_t[mats], out=scores.take(*shape))
+                    grad_scores.sub_(delta[mats, rows]).mul_(probabilities)
+                    _accumulate(grad_k[mats], grad_scores.transpose(1, 2), q[mats, rows])
+                    logit_maker.tile_backward(grad_scores, mats, rows, index_h, index_w, grads)
+                logit_maker.end(mats, grads)
+        grad_table_h, grad_table_w = grads.grad_tables or (None, None)
         unflat = lambda t: t.reshape(*lead, *t.shape[1:]).to(dtype)  # noqa: E731
         grad_rel_h = grad_table_h.to(table_dtype) if tables else None
         grad_rel_w = grad_table_w.to(table_dtype) if tables else None
         grad_v = grad_v_t.transpose(1, 2)
-        return unflat(grad_q), unflat(grad_k), unflat(grad_v), grad_rel_h, grad_rel_w, None, None, None, None, None
+        return (unflat(grads.grad_q), unflat(grad_k), unflat(grad_v), grad_rel_h, grad_rel_w) + (None,) * 6
 
 
 def chunked_relative_attention(
@@ -235,13 +397,19 @@ def chunked_relative_attention(
     tile_rows: int = 32,
     tile_matrices: int | None = None,
     keep_probabilities: bool = False,
+    logit_form: str | None = None,
 ) -> Tensor:
     """softmax(q k^T + S_H + S_W) v over tiles of ``tile_matrices`` of the B * Nh matrices x ``tile_rows`` query rows.
 
     q pre-scaled; ``tile_matrices`` None: every matrix in each tile. ``keep_probabilities`` (used when
     ``tile_rows`` covers whole matrices): keep the (B * Nh, HW, HW) softmax for backward instead of recomputing it,
-    as eager attention does; worth it for small grids, where it is cheap to hold. Returns (B, Nh, HW, dvh).
+    as eager attention does; worth it for small grids, where it is cheap to hold. ``logit_form``: ``"bias"`` or
+    ``"columns"`` (see the module docstring); None chooses by dtype and grid (:func:`default_logit_form`).
+    Returns (B, Nh, HW, dvh).
     """
+    form = default_logit_form(q.dtype, height * width) if logit_form is None else logit_form
+    if form not in LOGIT_FORMS:
+        raise ValueError(f"logit_form must be one of {', '.join(LOGIT_FORMS)} or None, got {logit_form!r}")
     matrices = q.shape[0] * q.shape[1]
     tile_matrices = matrices if tile_matrices is None else tile_matrices
     tile_rows, tile_matrices = max(1, int(tile_rows)), max(1, int(tile_matrices))
@@ -249,5 +417,5 @@ def chunked_relative_attention(
     tensors = [t for t in (q, k, v, rel_h, rel_w) if t is not None]
     keep_probabilities = keep_probabilities and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     return ChunkedRelativeAttention.apply(
-        q, k, v, rel_h, rel_w, height, width, tile_rows, tile_matrices, keep_probabilities
+        q, k, v, rel_h, rel_w, height, width, tile_rows, tile_matrices, keep_probabilities, form
     )
