@@ -49,6 +49,19 @@ def test_flags_override_recipe_override_defaults(tmp_path: Path) -> None:
     assert config.label_smoothing == 0.0 and config.recipe == "digits"
 
 
+def test_explicit_epochs_win_over_a_recipes_sample_budget(tmp_path: Path) -> None:
+    """The svrt recipes' old sample budget set the epochs and silently dropped an explicit --epochs; now the explicit
+    setting wins, and two explicit settings that contradict each other are one error naming both."""
+    path = tmp_path / "budget.yaml"
+    path.write_text("dataset: digits\nsample_budget: 4000\n")
+    assert resolve_config(str(path)).sample_budget == 4000
+    config = resolve_config(str(path), epochs=1)
+    assert (config.epochs, config.sample_budget) == (1, None)
+    assert resolve_config(str(path), sample_budget=64).sample_budget == 64
+    with pytest.raises(ValueError, match=r"epochs=1 and sample_budget=64 contradict each other.*--epochs and --samp"):
+        resolve_config(str(path), epochs=1, sample_budget=64)
+
+
 def test_every_recipe_resolves_and_names_its_source() -> None:
     names = recipe_names()
     assert len(names) >= 13 and "digits" in names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -169,13 +170,30 @@ def test_compare_skips_finished_and_resumes_interrupted_runs(tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "aacn", "compare", "--dataset", "svrt2", "--train-sizes", "64,32",
-               "--sample-budget", "64", "--image-size", "16", "--limit-val-batches", "2",
-               "--output", str(tmp_path)]  # fmt: skip
+    protocol = tmp_path / "protocol.md"
+    protocol.write_text("fixed before the runs\n")
+    output = tmp_path / "study"
+    command = [sys.executable, "-m", "aacn", "compare", "--dataset", "svrt2", "--train-sizes", "64,32", "--seeds",
+               "0,1", "--sample-budget", "64", "--image-size", "16", "--val-size", "48", "--protocol", str(protocol),
+               "--output", str(output)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
+    tmp_path = output
     summary = json.loads((tmp_path / "results.json").read_text())
     assert [entry["train_size"] for entry in summary["sizes"]] == [32, 64], "smallest first"
+    assert summary["protocol"]["sha256"] == hashlib.sha256(b"fixed before the runs\n").hexdigest()
+    # the paired analysis: AA minus plain per seed, from the runs' own results
+    analysis = summary["analysis"]
+    assert (analysis["first"], analysis["second"]) == ("resnet18_cifar", "aa_resnet18_cifar")
+    for paired in analysis["paired_differences"]:
+        runs = {m: [json.loads((tmp_path / f"n{paired['train_size']}" / m / f"seed{s}" / "results.json").read_text())
+                    for s in (0, 1)] for m in ("resnet18_cifar", "aa_resnet18_cifar")}  # fmt: skip
+        pairs = zip(runs["resnet18_cifar"], runs["aa_resnet18_cifar"], strict=True)
+        expected = [aa["top1"] - plain["top1"] for plain, aa in pairs]
+        assert paired["seeds"] == [0, 1] and paired["differences"] == pytest.approx(expected)
+        assert paired["low"] <= paired["mean"] <= paired["high"]
+    assert analysis["verdict"] in done.stdout and analysis["verdict"] in (tmp_path / "report.md").read_text()
+    assert_png(tmp_path / "training_curves.png")
     for entry in summary["sizes"]:
         assert [m["model"] for m in entry["models"]] == ["resnet18_cifar", "aa_resnet18_cifar"], "the default pair"
         assert all(0.0 <= m["top1"] <= 1.0 for m in entry["models"])
@@ -185,9 +203,9 @@ def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> No
         assert (config["train_size"], config["epochs"], config["recipe"]) == (size, epochs, "svrt2")
         assert config["image_size"] == 16 and config["lr"] == 0.05, "the study's recipe, the flags on top"
     report = (tmp_path / "report.md").read_text()
-    top1 = {e["train_size"]: [m["top1"] for m in e["models"]] for e in summary["sizes"]}
-    for size, values in top1.items():
-        assert f"| {size} | {100 * values[0]:.2f} | {100 * values[1]:.2f} |" in report, "report.md = results.json"
+    for entry in summary["sizes"]:
+        cells = " | ".join(f"{100 * m['top1']:.2f} ± {100 * m['top1_std']:.2f}" for m in entry["models"])
+        assert f"| {entry['train_size']} | {cells} |" in report, "report.md = results.json"
     assert "![test top-1 against training images](sample_efficiency.png)" in report
     assert_png(tmp_path / "sample_efficiency.png")
     assert_png(tmp_path / "curves.png")

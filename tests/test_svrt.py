@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from aacn.data import build_split
 from aacn.data.svrt import (
@@ -76,6 +77,7 @@ def test_same_pairs_are_the_same_pixels_translated_and_different_pairs_are_not(s
         crops = [
             _crop(one, (r // factor, c // factor), radius) for one, (r, c) in zip(alone, sample.centres, strict=True)
         ]
+        assert sample.shapes[0].radius == sample.shapes[1].radius, "one scale per image: size is no cue"
         if sample.label == 1:
             assert sample.shapes[0] == sample.shapes[1]
             assert np.array_equal(crops[0], crops[1]), f"sample {index}: a 'same' pair differs"
@@ -117,6 +119,20 @@ def test_the_dataset_registry_builds_svrt_splits_of_any_size() -> None:
     assert tuple(image.shape) == (3, 24, 24) and label == 1 and train.num_classes == 2
     tensor = train.transform(image)
     assert tensor.dtype.is_floating_point and abs(float(tensor.mean())) < 1.0
+
+
+def test_the_evaluation_split_takes_a_size_and_a_held_out_stream() -> None:
+    """--val-size sets the generated test set; --holdout draws it from a stream neither training nor test uses."""
+    test = build_split("svrt2", False, None, False, image_size=16, val_size=40)
+    again = build_split("svrt2", False, None, False, image_size=16, val_size=60)
+    holdout = build_split("svrt2", False, None, False, image_size=16, val_size=40, holdout=True)
+    train = build_split("svrt2", True, None, False, image_size=16, train_size=200)
+    assert len(test.base) == 40 and len(again.base) == 60 and len(holdout.base) == 40
+    assert torch.equal(test.base.images, again.base.images[:40]), "a larger test set starts with the smaller"
+    seen = {image.numpy().tobytes() for split in (test, train) for image in split.base.images}
+    assert not any(image.numpy().tobytes() in seen for image in holdout.base.images), "the held-out stream is its own"
+    with pytest.raises(ValueError, match="val_size and holdout are for the generated problems"):
+        build_split("digits", False, None, False, image_size=16, val_size=10)
 
 
 def test_train_size_takes_a_fixed_subset_of_a_stored_dataset() -> None:

@@ -125,7 +125,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 # The training settings `aacn compare` takes and hands unchanged to every run (the recipe sets the rest).
 COMPARE_SETTINGS = (
     "epochs", "sample_budget", "batch_size", "image_size", "num_workers", "accelerator", "devices", "precision",
-    "data_dir", "download", "limit_train_batches", "limit_val_batches",
+    "data_dir", "download", "limit_train_batches", "limit_val_batches", "val_size", "holdout",
 )  # fmt: skip
 
 
@@ -155,6 +155,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
         seeds=seeds or (0,),
         recipe=args.recipe,
+        protocol=Path(args.protocol) if args.protocol else None,
         train_flags=tuple(setting_flags(setting_overrides(args, COMPARE_SETTINGS))),
         command=" ".join(shlex.quote(a) for a in ["aacn", *sys.argv[1:]])
         if sys.argv[1:2] == ["compare"]
@@ -268,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comparison.add_argument("--output", required=True)
     comparison.add_argument("--recipe", help="default: the dataset's recipe")
+    comparison.add_argument(
+        "--protocol", help="the study's protocol file: the report records its sha256 and the last commit changing it"
+    )
     add_setting_flags(comparison, COMPARE_SETTINGS)
     comparison.set_defaults(func=_cmd_compare)
 

@@ -103,6 +103,12 @@ class TrainConfig:
     train_size: int | None = setting(
         None, parse=int, help="train on the first N training images (svrt: generate N; default: the whole split)"
     )
+    val_size: int | None = setting(
+        None, parse=int, help="svrt: evaluate on N generated images (default 1000; the study uses 4000)"
+    )
+    holdout: bool = setting(
+        False, help="svrt: evaluate on a held-out stream, never the test set (pilots choosing a budget)"
+    )
     epochs: int = setting(10, help="training epochs")
     sample_budget: int | None = setting(
         None, parse=int, help="train on this many images in all: sets epochs to ceil(budget / training images)"
@@ -156,7 +162,8 @@ class TrainConfig:
         except ValueError as error:
             raise ConfigError(f"model_args (--model-arg): {error}") from None
         dataset_info(self.dataset)
-        for name in ("epochs", "batch_size", "num_nodes", "train_size", "sample_budget", "val_every_n_epochs"):
+        counts = ("epochs", "batch_size", "num_nodes", "train_size", "val_size", "sample_budget", "val_every_n_epochs")
+        for name in counts:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")
@@ -168,6 +175,8 @@ class TrainConfig:
             raise ConfigError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
         if self.scheduler == "multistep" and not self.milestones:
             raise ConfigError("scheduler multistep needs milestones (epochs), e.g. milestones: [60, 120, 160]")
+        if (self.val_size is not None or self.holdout) and not self.dataset.startswith("svrt"):
+            raise ConfigError(f"val_size and holdout are for the generated problems (svrt1, svrt2), not {self.dataset}")
         if self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
             raise ConfigError(f"warmup_epochs must lie in [0, epochs={self.epochs}), got {self.warmup_epochs}")
         return self
@@ -336,6 +345,15 @@ def resolve_config(recipe: str | None = None, **overrides: Any) -> TrainConfig:
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
     model_args = {**(values.get("model_args") or {}), **(overrides.get("model_args") or {})}
+    # An explicit setting wins over the recipe and over what the recipe derives: epochs given outright replace a
+    # recipe's sample budget (which would set the epochs); both given outright contradict each other.
+    if overrides.get("epochs") is not None:
+        if overrides.get("sample_budget") is not None:
+            raise ConfigError(
+                f"epochs={overrides['epochs']} and sample_budget={overrides['sample_budget']} contradict each other "
+                f"(a sample budget sets the epochs); give one of --epochs and --sample-budget"
+            )
+        values.pop("sample_budget", None)
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["model_args"] = model_args
     config = TrainConfig(**values)

@@ -76,13 +76,25 @@ class Split:
 
 
 def build_split(
-    name: str, train: bool, data_dir: str | Path | None, download: bool, image_size: int, train_size: int | None = None
-) -> Split:
+    name: str, train: bool, data_dir: str | Path | None, download: bool, image_size: int, train_size: int | None = None,
+    val_size: int | None = None, holdout: bool = False,
+) -> Split:  # fmt: skip
     """The train or validation split of dataset ``name``, raw, with the transform that belongs to it.
 
     ``train_size``: the training split's first N samples (generated problems draw exactly N; stored datasets take the
-    first N of a fixed permutation, the same for every run). The validation split is always whole.
+    first N of a fixed permutation, the same for every run). The validation split is whole; for the generated
+    problems ``val_size`` sets how many images it draws (default SVRT_TEST_SIZE) and ``holdout`` draws them from the
+    held-out stream instead of the test stream (for pilots that must not look at the test set).
     """
+    generated = name.startswith("svrt")
+    if not generated and (val_size is not None or holdout):
+        raise DatasetError(
+            f"val_size and holdout are for the generated problems (svrt1, svrt2); {name} has a fixed validation split"
+        )
+    if generated and not train:
+        info = dataset_info(name)
+        images, labels = svrt_split(name, False, image_size, val_size, holdout=holdout)
+        return Split(ArrayDataset(images, labels), plain_transforms(SVRT_STATS), info.num_classes)
     split = _build_split(name, train, data_dir, download, image_size, train_size if train else None)
     if train and train_size is not None and not name.startswith("svrt"):
         size = len(split.base)  # type: ignore[arg-type]

@@ -2,8 +2,9 @@
 
 Written by us from the problems' published descriptions (no code of the original generator):
 
-- ``svrt1`` (same-different): two closed contours that do not overlap. Class 1: the same shape (same size and
-  orientation) at two places, identical up to translation. Class 0: two independently drawn shapes.
+- ``svrt1`` (same-different): two closed contours that do not overlap, drawn at one scale (as the published
+  problem 1 draws both of its shapes at one scale, so that size is no cue). Class 1: the same shape (same size and
+  orientation) at two places, identical up to translation. Class 0: two independently drawn shapes of that scale.
 - ``svrt2`` (spatial relation, the control): a small contour inside a large one. Class 1: the small one at the
   centre of the large one. Class 0: the small one inside, near the large one's border.
 
@@ -12,7 +13,8 @@ same-different family than on the spatial-relation one.
 
 Everything is a function of (problem, seed, stream, index): sample ``i`` of a split is drawn from its own generator,
 so a training set of N samples is the first N of a larger one (the sizes of a sample-efficiency study are nested),
-and the test set comes from another stream. Classes alternate (index % 2), so every split is balanced. Shapes are
+the test set comes from another stream, and a third (HOLDOUT_STREAM) serves pilots that must not look at the test
+set. Classes alternate (index % 2), so every split is balanced. Shapes are
 star-shaped closed curves ``r(t) = R (1 + sum_k a_k cos(k t + p_k))`` drawn as 1-pixel outlines; every centre is an
 integer pixel, so a shape drawn at two centres is the same pixels translated. Images smaller than 64x64 are drawn at
 64x64 or more (a whole multiple) and averaged over blocks, with every centre on a block corner: the outlines keep their
@@ -30,7 +32,7 @@ SVRT_IMAGE_SIZE = 64
 DRAW_SIZE = 64  # smaller images are drawn at least this large, then block-averaged
 SVRT_TEST_SIZE = 1000  # fixed size of every test split
 SVRT_TRAIN_SIZE = 2000  # training samples when no train_size is given
-TRAIN_STREAM, TEST_STREAM = 0, 1
+TRAIN_STREAM, TEST_STREAM, HOLDOUT_STREAM = 0, 1, 2
 PROBLEM_IDS = {"svrt1": 1, "svrt2": 2}
 HARMONICS = 5
 
@@ -122,9 +124,10 @@ def _centre_for(rng: np.random.Generator, extent: float, size: int, step: int) -
 
 
 def same_different(rng: np.random.Generator, label: int, size: int, step: int) -> SvrtSample:
-    """svrt1: two non-overlapping contours, the same shape (label 1) or two different ones (label 0)."""
-    first = Shape.random(rng, rng.uniform(0.09, 0.15) * size)
-    second = first if label == 1 else Shape.random(rng, rng.uniform(0.09, 0.15) * size)
+    """svrt1: two non-overlapping contours of one scale, the same shape (label 1) or two different ones (label 0)."""
+    radius = rng.uniform(0.09, 0.15) * size  # one scale per image, both classes: size tells nothing
+    first = Shape.random(rng, radius)
+    second = first if label == 1 else Shape.random(rng, radius)
     gap = 2.0
     while True:  # rejection: the two outlines keep at least `gap` pixels apart
         a, b = _centre_for(rng, first.extent, size, step), _centre_for(rng, second.extent, size, step)
@@ -163,12 +166,14 @@ def svrt_sample(problem: str, seed: int, stream: int, index: int, size: int = SV
 
 
 def svrt_split(
-    problem: str, train: bool, size: int = SVRT_IMAGE_SIZE, count: int | None = None, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, size, size, 3) uint8 (grey repeated to 3 channels) and labels (N,) of one split."""
+    problem: str, train: bool, size: int = SVRT_IMAGE_SIZE, count: int | None = None, seed: int = 0,
+    holdout: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Images (N, size, size, 3) uint8 (grey repeated to 3 channels) and labels (N,) of one split; ``holdout``: the
+    evaluation split comes from the held-out stream instead of the test stream."""
     if count is None:
         count = SVRT_TRAIN_SIZE if train else SVRT_TEST_SIZE
-    stream = TRAIN_STREAM if train else TEST_STREAM
+    stream = TRAIN_STREAM if train else (HOLDOUT_STREAM if holdout else TEST_STREAM)
     samples = [svrt_sample(problem, seed, stream, i, size) for i in range(count)]
     images = np.stack([s.render(size) for s in samples])
     labels = np.array([s.label for s in samples], dtype=np.int64)

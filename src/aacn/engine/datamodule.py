@@ -20,7 +20,9 @@ class ImageDataModule(L.LightningDataModule):
 
     def _split(self, train: bool) -> Split:
         c = self.config
-        return build_split(c.dataset, train, c.data_dir, c.download, self.image_size, c.train_size)
+        return build_split(
+            c.dataset, train, c.data_dir, c.download, self.image_size, c.train_size, c.val_size, c.holdout
+        )
 
     @property
     def num_classes(self) -> int:

@@ -22,16 +22,7 @@ from typing import Any
 
 from ..config import ConfigError, resolve_config
 from ..data import dataset_info
-from ..report.comparison import (
-    ModelSummary,
-    format_size_table,
-    format_table,
-    read_curves,
-    summarize,
-    write_report,
-    write_results_json,
-)
-from ..report.curves import plot_curves, plot_sample_efficiency
+from ..report.comparison import ModelSummary, protocol_record, read_curves, write_comparison
 from ..utils import writable_folder
 from ..utils.hardware import describe_hardware
 
@@ -55,6 +46,7 @@ class CompareOptions:
     train_flags: tuple[str, ...] = ()  # extra `aacn train` flags, the same for every run
     command: str = "aacn compare"
     train_sizes: tuple[int, ...] | None = None  # a sample-efficiency study over these training-set sizes
+    protocol: Path | None = None  # the study's protocol file, whose hash (and commit) the report records
 
 
 # The model pair `aacn compare --dataset D` trains when no --models is given: a plain model and its AA twin.
@@ -131,6 +123,10 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
     # Resolve once up front: a bad model name or recipe fails before any training starts.
     configs = {m: resolve_config(options.recipe, dataset=options.dataset, model=m) for m in models}
     writable_folder(options.output)
+    if options.protocol is not None and not options.protocol.is_file():
+        raise ConfigError(
+            f"--protocol {options.protocol}: no such file (name the study's protocol, e.g. docs/svrt_study.md)"
+        )
     sizes: list[int | None] = list(options.train_sizes) if options.train_sizes else [None]
     total = len(sizes) * len(models) * len(options.seeds)
     runs: dict[int | None, dict[str, list[dict[str, Any]]]] = {n: {m: [] for m in models} for n in sizes}
@@ -151,28 +147,18 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
         "epochs": max(int(r["epochs"]) for by_model in runs.values() for rs in by_model.values() for r in rs),
         "seeds": list(options.seeds),
     }
-    rows_by_size = {n: [summarize(m, options.dataset, runs[n][m]) for m in models] for n in sizes}
-    largest = sizes[-1]
-    rows = rows_by_size[largest]
-    written = [options.output / "report.md", options.output / "results.json", options.output / "curves.png"]
-    if options.train_sizes:
-        context["epochs_per_size"] = {n: int(runs[n][models[0]][0]["epochs"]) for n in options.train_sizes}
-        write_results_json(rows, options.output / "results.json", context, by_size=rows_by_size)
-        title = f"{options.dataset}: test top-1 against training images ({len(options.seeds)} seeds)"
-        chance = 1 / dataset_info(options.dataset).num_classes
-        plot_sample_efficiency(runs, options.output / "sample_efficiency.png", title, chance)
-        written.append(options.output / "sample_efficiency.png")
-    else:
-        write_results_json(rows, options.output / "results.json", context)
+    if options.protocol is not None:
+        context["protocol"] = protocol_record(options.protocol)
     curves = {
-        m: [read_curves(run_dir(options.output, m, s, largest) / "metrics.csv") for s in options.seeds] for m in models
+        n: {m: [read_curves(run_dir(options.output, m, s, n) / "metrics.csv") for s in options.seeds] for m in models}
+        for n in sizes
     }
-    title = f"{options.dataset}: {' vs '.join(models)} ({len(options.seeds)} seed{'s' * (len(options.seeds) > 1)})"
-    if largest is not None:
-        title += f", {largest} training images"
-    plot_curves(curves, options.output / "curves.png", title)
-    write_report(rows, options.output / "report.md", context, by_size=rows_by_size if options.train_sizes else None)
+    chance = 1 / dataset_info(options.dataset).num_classes
+    report = write_comparison(options.output, runs, curves, context, chance)
     print()
-    print(format_size_table(rows_by_size) if options.train_sizes else format_table(rows))
-    print(f"\nwrote {', '.join(str(path) for path in written)}")
+    print(report.table)
+    if report.verdict:
+        print(f"\n{report.verdict}")
+    print(f"\nwrote {', '.join(str(path) for path in report.written)}")
+    rows = report.rows
     return rows

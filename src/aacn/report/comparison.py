@@ -11,6 +11,7 @@ from typing import Any
 
 from ..models import PAPER
 from ..utils import atomic_write_text
+from .study import format_paired_table
 
 # settings of the paper: (dataset, model) pairs whose reported figures we print beside ours
 PAPER_SETTINGS = {"imagenet": "ImageNet", "cifar100": "CIFAR-100"}
@@ -160,6 +161,12 @@ def write_report(
         "",
         f"Command: `{context['command']}`",
         "",
+    ]
+    protocol = context.get("protocol")
+    if protocol is not None:
+        commit = f", last changed in commit {protocol['commit']}" if protocol.get("commit") else ""
+        lines += [f"Protocol: `{protocol['path']}` (sha256 {protocol['sha256']}{commit}).", ""]
+    lines += [
         f"Hardware: {context['hardware']}",
         "",
         f"Recipe: `{context['recipe']}` ({context['source']}); {epochs}; seeds {seeds}. "
@@ -178,6 +185,22 @@ def write_report(
             "",
             "![test top-1 against training images](sample_efficiency.png)",
             "",
+        ]
+        lines += _seed_table(context["runs_by_size"]) if "runs_by_size" in context else []
+        analysis = context.get("analysis")
+        if analysis is not None:
+            lines += [
+                "Paired differences (same seed, same data order for both models; 95% confidence interval over seeds, "
+                "Student's t):",
+                "",
+                format_paired_table(analysis),
+                "",
+                f"**Verdict** (generated from the numbers above by `aacn.report.study`): {analysis['verdict']}",
+                "",
+            ]
+        lines += [
+            "![training curves at every size](training_curves.png)",
+            "",
             f"All measurements at N = {largest}:",
             "",
         ]
@@ -195,9 +218,97 @@ def write_report(
     atomic_write_text(path, "\n".join(lines))
 
 
+def _seed_table(runs_by_size: dict[Any, dict[str, list[dict[str, Any]]]]) -> list[str]:
+    """Each seed's test top-1 (%), per size and model."""
+    models = list(next(iter(runs_by_size.values())))
+    seeds = sorted({int(r["seed"]) for by_model in runs_by_size.values() for rs in by_model.values() for r in rs})
+    lines = [
+        "Each seed's test top-1 (%):",
+        "",
+        "| training images | model | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|---:|---|" + "---:|" * len(seeds),
+    ]
+    for size, by_model in runs_by_size.items():
+        for model in models:
+            top1 = {int(r["seed"]): r["top1"] for r in by_model[model]}
+            cells = [f"{100 * top1[s]:.2f}" if top1.get(s) is not None else "-" for s in seeds]
+            lines.append(f"| {size:,} | {model} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def protocol_record(path: Path) -> dict[str, Any]:
+    """The protocol file's path, sha256 and the last git commit that changed it (None outside a checkout)."""
+    import hashlib
+    import subprocess
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        found = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", path.name], cwd=path.parent, capture_output=True, text=True,
+            check=False, timeout=10,
+        )  # fmt: skip
+        commit = found.stdout.strip() or None if found.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"path": str(path), "sha256": digest, "commit": commit}
+
+
+@dataclass
+class WrittenReport:
+    rows: list[ModelSummary]  # the models' summaries (of the largest training set, in a study)
+    table: str  # the table printed at the end
+    verdict: str | None  # a two-model study's generated verdict
+    written: list[Path]
+
+
+def write_comparison(
+    output: Path,
+    runs: dict[Any, dict[str, list[dict[str, Any]]]],
+    curves: dict[Any, dict[str, list[dict[str, dict[int, float]]]]],
+    context: dict[str, Any],
+    chance: float | None = None,
+) -> WrittenReport:
+    """Everything `aacn compare` writes from its runs' results (``runs[size][model]``: each seed's results.json
+    contents; size None without training-set sizes) and curves (each seed's :func:`read_curves`): results.json,
+    report.md, curves.png, and for a study sample_efficiency.png and training_curves.png. Needs no checkpoint."""
+    from .curves import plot_curves, plot_sample_efficiency, plot_training_curves
+    from .study import study_analysis
+
+    sizes = list(runs)
+    models = list(runs[sizes[0]])
+    study = sizes != [None]
+    rows_by_size = {n: [summarize(m, context["dataset"], runs[n][m]) for m in models] for n in sizes}
+    largest = sizes[-1]
+    rows = rows_by_size[largest]
+    written = [output / "report.md", output / "results.json", output / "curves.png"]
+    verdict = None
+    if study:
+        context = {**context, "epochs_per_size": {n: int(runs[n][models[0]][0]["epochs"]) for n in sizes}}
+        if len(models) == 2:
+            context["analysis"] = study_analysis(runs, models[0], models[1])
+            verdict = context["analysis"]["verdict"]
+        write_results_json(rows, output / "results.json", context, by_size=rows_by_size)
+        name, seeds = context["dataset"], len(context["seeds"])
+        title = f"{name}: test top-1 against training images ({seeds} seeds)"
+        plot_sample_efficiency(runs, output / "sample_efficiency.png", title, chance)
+        plot_training_curves(curves, output / "training_curves.png", f"{name}: training curves, every seed")
+        written += [output / "sample_efficiency.png", output / "training_curves.png"]
+    else:
+        write_results_json(rows, output / "results.json", context)
+    seeds = len(context["seeds"])
+    title = f"{context['dataset']}: {' vs '.join(models)} ({seeds} seed{'s' * (seeds > 1)})"
+    if largest is not None:
+        title += f", {largest} training images"
+    plot_curves(curves[largest], output / "curves.png", title)
+    report_context = {**context, "runs_by_size": runs} if study else context
+    write_report(rows, output / "report.md", report_context, by_size=rows_by_size if study else None)
+    table = format_size_table(rows_by_size) if study else format_table(rows)
+    return WrittenReport(rows, table, verdict, written)
+
+
 def read_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:
-    """Per-epoch training loss and validation top-1 from a run's Lightning metrics.csv."""
-    curves: dict[str, dict[int, float]] = {"train_loss": {}, "val_top1": {}}
+    """Per-epoch training loss, training top-1 and validation top-1 from a run's Lightning metrics.csv."""
+    curves: dict[str, dict[int, float]] = {"train_loss": {}, "train_top1": {}, "val_top1": {}}
     with open(metrics_csv, newline="") as handle:
         for row in csv.DictReader(handle):
             if not row.get("epoch"):
@@ -205,6 +316,8 @@ def read_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:
             epoch = int(float(row["epoch"]))
             if row.get("train/loss_epoch"):
                 curves["train_loss"][epoch] = float(row["train/loss_epoch"])
+            if row.get("train/top1"):
+                curves["train_top1"][epoch] = float(row["train/top1"])
             if row.get("val/top1"):
                 curves["val_top1"][epoch] = float(row["val/top1"])
     return curves

@@ -1,0 +1,81 @@
+"""The study's analysis: Student's t, paired differences by seed, thresholds, the generated verdict, adequacy."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from aacn.report.study import (
+    adequate_epochs,
+    paired_difference,
+    smallest_size_reaching,
+    study_analysis,
+    t_quantile_975,
+    verdict,
+)
+
+
+def test_t_quantiles_match_scipy() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    for df in (1, 2, 4, 9, 29, 30, 31, 50, 200):
+        assert t_quantile_975(df) == pytest.approx(float(stats.t.ppf(0.975, df)), abs=1e-4)
+    with pytest.raises(ValueError, match="degrees of freedom must be >= 1, got 0"):
+        t_quantile_975(0)
+
+
+def _runs(values: dict[int, float]) -> list[dict]:
+    return [{"seed": seed, "top1": top1} for seed, top1 in values.items()]
+
+
+def test_paired_difference_pairs_by_seed_and_gives_the_t_interval() -> None:
+    plain = _runs({0: 0.50, 1: 0.60, 2: 0.55, 3: 0.70})
+    aa = _runs({3: 0.80, 1: 0.65, 0: 0.58, 2: 0.57, 9: 0.99})  # another order, and a seed plain lacks
+    d = paired_difference(1000, plain, aa)
+    assert d.seeds == [0, 1, 2, 3] and d.differences == pytest.approx([0.08, 0.05, 0.02, 0.10])
+    mean = sum(d.differences) / 4
+    sd = math.sqrt(sum((x - mean) ** 2 for x in d.differences) / 3)
+    assert d.mean == pytest.approx(mean)
+    assert (d.low, d.high) == pytest.approx((mean - 3.1824 * sd / 2, mean + 3.1824 * sd / 2))
+    assert d.excludes_zero
+    single = paired_difference(10, _runs({0: 0.5}), _runs({0: 0.6}))
+    assert single.low is None and not single.excludes_zero
+    with pytest.raises(ValueError, match="no seed was run by both models at 10 training images"):
+        paired_difference(10, _runs({0: 0.5}), _runs({1: 0.6}))
+
+
+def test_thresholds_are_the_smallest_size_reaching_the_mean() -> None:
+    means = {2000: 0.93, 250: 0.6, 500: 0.81, 1000: 0.79}
+    assert smallest_size_reaching(means, 0.8) == 500, "the first size at or above, not the first from the top"
+    assert smallest_size_reaching(means, 0.9) == 2000
+    assert smallest_size_reaching(means, 0.95) is None
+
+
+def test_the_verdict_is_generated_from_the_numbers() -> None:
+    runs = {
+        250: {"plain": _runs({0: 0.50, 1: 0.52, 2: 0.49}), "aa": _runs({0: 0.51, 1: 0.50, 2: 0.50})},
+        2000: {"plain": _runs({0: 0.70, 1: 0.72, 2: 0.71}), "aa": _runs({0: 0.91, 1: 0.92, 2: 0.93})},
+    }
+    analysis = study_analysis(runs, "plain", "aa")
+    text = analysis["verdict"]
+    # differences 0.21, 0.20, 0.22: mean 0.21, sd 0.01, half-width 4.3027 * 0.01 / sqrt(3) = 0.0248
+    assert text.startswith("At 2,000 training images aa scores higher than plain: +21.0 points (95% CI +18.5 to +23.5")
+    assert "At 250 training images the 95% confidence interval of aa minus plain includes zero" in text
+    assert "Mean test top-1 of plain: not 80% by N = 2,000 and not 90% by N = 2,000." in text
+    assert "Mean test top-1 of aa: 80% at N = 2,000 and 90% at N = 2,000." in text
+    assert analysis["thresholds"] == {"plain": {"0.8": None, "0.9": None}, "aa": {"0.8": 2000, "0.9": 2000}}
+    same = {n: {"plain": by["plain"], "aa": by["plain"]} for n, by in runs.items()}
+    assert study_analysis(same, "plain", "aa")["verdict"].startswith("At every training-set size the 95% confidence")
+    one_seed = [paired_difference(250, _runs({0: 0.5}), _runs({0: 0.6}))]
+    assert verdict("plain", "aa", one_seed, {"plain": {}, "aa": {}}).startswith("One seed per size")
+
+
+def test_adequate_epochs_reads_every_run_at_each_rung() -> None:
+    curves = {
+        (250, "plain", 100): {7: 0.995, 11: 1.0, 15: 1.0},
+        (2000, "plain", 100): {7: 0.93, 11: 0.991, 15: 1.0},
+        (2000, "aa", 100): {7: 0.97, 11: 0.985, 15: 0.999},
+    }
+    assert adequate_epochs(curves, (8, 12, 16)) == 16, "the slowest run decides"
+    curves[(2000, "aa", 100)][15] = 0.98
+    assert adequate_epochs(curves, (8, 12, 16)) is None
