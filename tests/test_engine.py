@@ -201,19 +201,23 @@ def test_eval_agrees_with_training(trained: Path, capsys: pytest.CaptureFixture[
     assert ema["top1"] == pytest.approx(results["ema_top1"], abs=1e-6)
 
 
-def test_export_safetensors_round_trip(trained: Path, tmp_path: Path) -> None:
-    from safetensors.torch import load_file
+def test_export_writes_the_one_weights_format(trained: Path, tmp_path: Path) -> None:
+    """A checkpoint becomes a save_pretrained folder that rebuilds the same model, its image size recorded; the old
+    safetensors pair's function writes the folder too, with a deprecation warning."""
+    from aacn import from_pretrained
+    from aacn.exchange import export_pretrained
 
-    written = export_safetensors(trained / "best.ckpt", tmp_path / "weights")
-    description = json.loads(Path(written["config"]).read_text())
-    assert description["model"] == "aa_resnet18_cifar" and description["num_classes"] == 10
-    assert description["model_args"] == {"input_size": 16}, "the JSON says how to rebuild the model"
-    model = create_model(description["model"], num_classes=description["num_classes"], **description["model_args"])
-    model.eval()
-    model.load_state_dict(load_file(written["weights"]))
+    folder = export_pretrained(trained / "best.ckpt", tmp_path / "weights")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["architecture"] == "aa_resnet18_cifar" and config["num_classes"] == 10
+    assert config["model_args"] == {"input_size": 16} and config["pretrained_cfg"]["input_size"] == [3, 16, 16]
+    model = from_pretrained(folder).eval()
     reference, _ = model_from_checkpoint(trained / "best.ckpt")
     x = torch.randn(2, 3, 16, 16)
     torch.testing.assert_close(model(x), reference.eval()(x))
+    with pytest.warns(DeprecationWarning, match="export_safetensors is deprecated: it now writes a save_pretrained"):
+        written = export_safetensors(trained / "best.ckpt", tmp_path / "old.safetensors")
+    assert written["folder"] == str(tmp_path / "old") and Path(written["weights"]).is_file()
 
 
 def test_existing_run_is_never_overwritten(trained: Path) -> None:

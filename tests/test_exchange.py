@@ -71,6 +71,20 @@ def test_onnx_with_a_dynamic_batch_matches_pytorch(dynamo: bool) -> None:
     assert max_difference(model, data, 32, batch=1) < 1e-4
 
 
+def test_onnx_takes_the_models_input_channels() -> None:
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    from aacn.exchange.onnx import max_difference, onnx_bytes
+
+    torch.manual_seed(0)
+    model = create_model("aa_resnet18_cifar", num_classes=3, in_chans=1, input_size=16).eval()
+    data = onnx_bytes(model, 16)
+    dims = onnx.load_from_string(data).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims[1:]] == [1, 16, 16], "one input channel, as the model takes"
+    assert max_difference(model, data, 16, batch=2) < 1e-4
+
+
 def test_export_command_writes_an_onnx_file_from_a_checkpoint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

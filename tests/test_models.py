@@ -131,7 +131,9 @@ def test_override_errors_are_clear() -> None:
         create_model("resnet51")
     with pytest.raises(ValueError, match=r"num_classes must be a positive int, got 0"):
         create_model("resnet18", num_classes=0)
-    with pytest.raises(ValueError, match=r"aa_stages must be a list of stage numbers .* \(aa_wrn28_10 has 3 stages\)"):
+    with pytest.raises(
+        ValueError, match=r"aa_stages must be a list of stage numbers from 1 to 3 \(a Wide-ResNet has 3 stages\)"
+    ):
         create_model("aa_wrn28_10", aa_stages=[3, 4])
     with pytest.raises(ValueError, match=r"value_ratio must be a number in \[0, 1\], got 1.5"):
         create_model("aa_resnet50", value_ratio=1.5)

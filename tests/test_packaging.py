@@ -24,13 +24,13 @@ FLOORS = {
     "data": 1,
     "checkpoints": 2,
     "config": 2,
-    "engine": 3,
-    "report": 3,
-    "bench": 3,
     "exchange": 3,
-    "experiments": 4,
-    "cli": 5,
-    "__main__": 6,  # `python -m aacn`: the entry point above the command
+    "engine": 4,
+    "report": 4,
+    "bench": 4,
+    "experiments": 5,
+    "cli": 6,
+    "__main__": 7,  # `python -m aacn`: the entry point above the command
 }
 # `import aacn` is the light core: its __init__ may reach these parts only.
 ROOT_IMPORTS = {"nn", "models", "utils"}
@@ -83,6 +83,85 @@ def upward_imports(src: Path) -> list[str]:
             if not allowed:
                 problems.append(f"{path.relative_to(src.parent)}:{line}: {module} imports {target}")
     return problems
+
+
+def _module_of(path: Path, src: Path) -> str:
+    relative = path.relative_to(src.parent).with_suffix("")
+    return ".".join(relative.parts[:-1] if relative.name == "__init__" else relative.parts)
+
+
+def import_cycles(src: Path) -> list[list[str]]:
+    """Every loop in the graph of imports between the files of the package at ``src`` (lazy imports included):
+    strongly connected components of more than one file. ``from .pkg import name`` is an edge to the file
+    ``pkg/name.py`` where there is one, else to ``pkg/__init__.py``."""
+    modules = {_module_of(path, src): path for path in src.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names if alias.name.split(".")[0] == "aacn"}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    target = ".".join([*base, node.module] if node.module else base)
+                else:
+                    target = node.module or ""
+                if target.split(".")[0] == "aacn":
+                    targets |= {f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target for a in node.names}
+        graph[module] = {t for t in targets if t in modules and t != module}
+    # Tarjan's strongly connected components, iteratively
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    cycles.append(sorted(component))
+    return cycles
+
+
+def test_no_import_loop_between_files() -> None:
+    assert import_cycles(SRC) == []
+
+
+def test_the_loop_check_catches_a_lazy_loop_inside_one_part(tmp_path: Path) -> None:
+    package = tmp_path / "aacn"
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "models" / "__init__.py").write_text("from . import registry\n")
+    (package / "models" / "registry.py").write_text("from .resnet import ResNet\n")
+    (package / "models" / "resnet.py").write_text("def save():\n    from .hub import save_pretrained\n")
+    (package / "models" / "hub.py").write_text("from aacn.models.registry import create_model\n")
+    (package / "models" / "paper.py").write_text("from . import registry\n")  # into the loop, not part of it
+    assert import_cycles(package) == [["aacn.models.hub", "aacn.models.registry", "aacn.models.resnet"]]
 
 
 def test_every_part_of_the_package_has_a_floor() -> None:

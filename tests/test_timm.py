@@ -124,7 +124,7 @@ def test_features_only_gives_each_stage(
 
 def test_timm_keyword_arguments() -> None:
     model = timm.create_model("aa_resnet18_cifar", img_size=(24, 40), in_chans=1, num_classes=3)
-    assert model.attention_config.input_size == [24, 40] and model.conv1.weight.shape[1] == 1
+    assert model.attention_config.input_size == (24, 40) and model.conv1.weight.shape[1] == 1
     assert model(torch.randn(1, 1, 24, 40)).shape == (1, 3)
     plain = timm.create_model("aacn_resnet18_cifar", img_size=48)  # plain models take any size: ignored
     assert plain(torch.randn(1, 3, 48, 48)).shape == (1, 10)

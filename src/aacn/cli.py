@@ -96,16 +96,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    if args.format == "hf":
-        from pathlib import Path
-
-        from .checkpoints import model_from_checkpoint
-
-        model, _ = model_from_checkpoint(args.checkpoint, ema=args.ema)
-        folder = Path(args.output) if args.output else Path(args.checkpoint).with_suffix("")
-        model.save_pretrained(folder)
-        print(f"wrote {folder}/model.safetensors and {folder}/config.json (load with aacn.from_pretrained)")
-        return 0
     if args.format == "onnx":
         from .exchange.onnx import export_onnx
 
@@ -115,10 +105,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
             f"onnxruntime agrees with PyTorch to {written['max_difference']:.1e})"
         )
         return 0
-    from .engine import export_safetensors
+    from .exchange import CONFIG, WEIGHTS, export_pretrained
 
-    written = export_safetensors(args.checkpoint, args.output, ema=args.ema)
-    print(f"wrote {written['weights']} and {written['config']}")
+    if args.format == "safetensors":
+        print("aacn export: --format safetensors now writes the save_pretrained folder (0.4)", file=sys.stderr)
+    folder = export_pretrained(args.checkpoint, args.output, ema=args.ema)
+    print(f"wrote {folder / WEIGHTS} and {folder / CONFIG} (load with aacn.from_pretrained)")
     return 0
 
 
@@ -336,12 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=_cmd_eval)
 
-    export = commands.add_parser("export", parents=[common], help="write a checkpoint's weights or an ONNX model")
+    export = commands.add_parser(
+        "export", parents=[common], help="write a checkpoint's model as a save_pretrained folder or as ONNX"
+    )
     export.add_argument("--checkpoint", required=True)
-    export.add_argument("--format", choices=["safetensors", "onnx", "hf"], default="safetensors")
+    export.add_argument(
+        "--format", choices=["pretrained", "onnx", "hf", "safetensors"], default="pretrained",
+        help="pretrained: model.safetensors + config.json in a folder (hf is its old name; safetensors, the old pair "
+        "of files, now writes the folder too); onnx: an ONNX model with a dynamic batch",
+    )  # fmt: skip
     export.add_argument("--dynamo", action="store_true", help="onnx: use the dynamo-based exporter (opset 18)")
     export.add_argument(
-        "--output", help="output path without suffix, or the folder for hf (default: beside the checkpoint)"
+        "--output", help="the folder (pretrained) or the file without suffix (onnx); default: beside the checkpoint"
     )
     export.add_argument("--ema", action="store_true", help="export the EMA weights")
     export.set_defaults(func=_cmd_export)

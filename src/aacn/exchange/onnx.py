@@ -22,11 +22,21 @@ from ..utils.extras import require_extra
 OPSET = 17
 
 
+def input_channels(model: nn.Module) -> int:
+    """The image channels ``model`` takes (its ``in_chans``), from its pretrained_cfg or its first convolution."""
+    cfg = getattr(model, "pretrained_cfg", None)
+    if cfg and "input_size" in cfg:
+        return int(cfg["input_size"][0])
+    first = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+    return first.in_channels
+
+
 def onnx_bytes(model: nn.Module, image_size: int, opset: int = OPSET, dynamo: bool = False) -> bytes:
-    """The ONNX file of ``model`` for (batch, 3, image_size, image_size) inputs named ``images`` -> ``logits``."""
+    """The ONNX file of ``model`` for (batch, in_chans, image_size, image_size) inputs named ``images`` ->
+    ``logits``."""
     require_extra("onnx", "ONNX export")
     model = model.eval()
-    example = torch.randn(2, 3, image_size, image_size)
+    example = torch.randn(2, input_channels(model), image_size, image_size)
     with torch.no_grad():
         if dynamo:
             batch = torch.export.Dim("batch", min=1, max=4096)
@@ -52,7 +62,7 @@ def max_difference(model: nn.Module, onnx_model: bytes, image_size: int, batch: 
     import onnxruntime
 
     session = onnxruntime.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])
-    images = torch.randn(batch, 3, image_size, image_size)
+    images = torch.randn(batch, input_channels(model), image_size, image_size)
     with torch.no_grad(), using_attention_impl(model, "eager"):
         expected = model.eval()(images).numpy()
     (got,) = session.run(None, {session.get_inputs()[0].name: images.numpy()})

@@ -22,7 +22,8 @@ from typing import Any
 
 from ..config import ConfigError, resolve_config
 from ..data import dataset_info
-from ..report.comparison import ModelSummary, protocol_record, read_curves, write_comparison
+from ..report.comparison import ModelSummary, protocol_record, write_comparison
+from ..report.run_files import read_curves
 from ..utils import writable_folder
 from ..utils.hardware import describe_hardware
 

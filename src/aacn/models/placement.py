@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 from torch import nn
 
@@ -29,9 +31,56 @@ class AttentionConfig:
     input_size: int | tuple[int, int] = 224
     interpolate_rel_pos: bool = False
 
+    def __post_init__(self) -> None:
+        """Every field checked here, once: a bad value is a ValueError naming it and what would be valid."""
+        for name in ("aa_stages", "attn_downsample_stages"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)) or not all(_is_int(s) and s >= 1 for s in value):
+                raise ValueError(f"{name} must be a list of stage numbers from 1, e.g. [2, 3, 4], got {value!r}")
+            object.__setattr__(self, name, tuple(value))  # lists from JSON or YAML, kept hashable
+        size = self.input_size
+        pair = tuple(size) if isinstance(size, (list, tuple)) else (size,)
+        if len(pair) not in (1, 2) or not all(_is_int(v) and v >= 1 for v in pair):
+            raise ValueError(f"input_size must be a positive int or a pair [H, W], got {size!r}")
+        if isinstance(size, list):
+            object.__setattr__(self, "input_size", pair)
+        checks = (
+            ("key_ratio", _number(self.key_ratio) and self.key_ratio > 0, "a number > 0"),
+            ("value_ratio", _number(self.value_ratio) and 0 <= self.value_ratio <= 1, "a number in [0, 1]"),
+            ("num_heads", _is_int(self.num_heads) and self.num_heads >= 1, "an int >= 1"),
+            ("min_key_dim_per_head", _is_int(self.min_key_dim_per_head) and self.min_key_dim_per_head >= 0,
+             "an int >= 0"),
+            ("relative", isinstance(self.relative, bool), "true or false"),
+            ("interpolate_rel_pos", isinstance(self.interpolate_rel_pos, bool), "true or false"),
+        )  # fmt: skip
+        for name, valid, what in checks:
+            if not valid:
+                raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+    def replace(self, **changes: Any) -> AttentionConfig:
+        """A copy with ``changes`` (checked like any new configuration)."""
+        return dataclasses.replace(self, **changes)
+
+    def check_stages(self, stages: int, family: str) -> None:
+        """The stages this configuration names must exist in a model of ``stages`` stages (a ``family``)."""
+        for name in ("aa_stages", "attn_downsample_stages"):
+            if any(s > stages for s in getattr(self, name)):
+                raise ValueError(
+                    f"{name} must be a list of stage numbers from 1 to {stages} ({family} has {stages} stages), "
+                    f"got {list(getattr(self, name))!r}"
+                )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def conv3x3(

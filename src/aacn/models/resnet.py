@@ -6,10 +6,15 @@ named by ``AttentionConfig.aa_stages`` with an :class:`aacn.AugmentedConv2d` (ba
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
+from ..utils.normalization import CIFAR10_STATS
 from .classifier import Classifier, Stage, feature
+from .paper import PaperFigures
 from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
+from .registry import default_attention, register_model
 
 
 class BasicBlock(nn.Module):
@@ -105,11 +110,15 @@ class ResNet(Classifier):
         super().__init__()
         if stem not in ("imagenet", "cifar"):
             raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
+        if not isinstance(zero_init_residual, bool):
+            raise ValueError(f"zero_init_residual must be true or false, got {zero_init_residual!r}")
+        if attention is not None:
+            attention.check_stages(len(self.stage_names), "a ResNet")
         self.attention_config = attention
         input_size = attention.input_size if attention is not None else (224 if stem == "imagenet" else 32)
         grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
-        if not isinstance(in_chans, int) or in_chans < 1:
-            raise ValueError(f"in_chans must be a positive int, got {in_chans!r}")
+        if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
+            raise ValueError(f"in_chans must be an int >= 1 (channels of the input image), got {in_chans!r}")
         # Children are registered in forward order: feature extractors that run them in sequence (torchvision's
         # IntermediateLayerGetter, timm's FeatureListNet) depend on it.
         imagenet = stem == "imagenet"
@@ -196,6 +205,190 @@ DEPTHS: dict[int, tuple[Block, list[int]]] = {
 }
 
 
-def resnet(depth: int, num_classes: int, *, stem: str, attention: AttentionConfig | None, **kwargs) -> ResNet:
+def resnet(depth: int, num_classes: int, *, stem: str, attention: AttentionConfig | None, **kwargs: Any) -> ResNet:
     block, layers = DEPTHS[depth]
     return ResNet(block, layers, num_classes, stem=stem, attention=attention, **kwargs)
+
+
+# ---------------------------------------------------------------- the registered models
+# docs/paper.md, "Where the layer goes": bottleneck nets k = 0.2, v = 0.1; basic-block nets k = v = 0.25; at least
+# 20 key dimensions per head; ImageNet models attend over a 2x-downsampled grid in the first augmented stage, the
+# CIFAR ones need not (16x16 is their largest augmented grid).
+BOTTLENECK_224 = AttentionConfig(0.2, 0.1, 8, 20, (2, 3, 4), (2,), True, 224)
+BASIC_224 = AttentionConfig(0.25, 0.25, 8, 20, (2, 3, 4), (2,), True, 224)
+BOTTLENECK_32 = AttentionConfig(0.2, 0.1, 8, 20, (2, 3, 4), (), True, 32)
+BASIC_32 = AttentionConfig(0.25, 0.25, 8, 20, (2, 3, 4), (), True, 32)
+IMAGENET = "ImageNet 224x224 (Table 2/3)"
+
+
+def _plain(depth: int, stem: str, num_classes: int, **options: Any) -> ResNet:
+    return resnet(depth, num_classes, stem=stem, attention=None, **options)
+
+
+def _augmented(name: str, depth: int, stem: str, num_classes: int, attention: dict[str, Any], **options: Any) -> ResNet:
+    return resnet(depth, num_classes, stem=stem, attention=default_attention(name, **attention), **options)
+
+
+# ImageNet stem, 224x224: torchvision's ResNets (same layout and parameter counts) and the paper's AA-ResNets
+
+
+@register_model(num_classes=1000, input_size=224)
+def resnet18(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-18 (torchvision's: 11,689,512 parameters)."""
+    return _plain(18, "imagenet", num_classes, zero_init_residual=zero_init_residual, in_chans=in_chans)
+
+
+@register_model(num_classes=1000, input_size=224, attention=BASIC_224)
+def aa_resnet18(
+    *, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-18: the paper's basic-block rule (first 3x3 conv of every block of stages 2-4), k = v = 0.25."""
+    return _augmented("aa_resnet18", 18, "imagenet", num_classes, attention, zero_init_residual=zero_init_residual,
+                      in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, paper=PaperFigures(21.8, 7.4, 73.6, 91.5, IMAGENET))
+def resnet34(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-34 (torchvision's: 21,797,672 parameters)."""
+    return _plain(34, "imagenet", num_classes, zero_init_residual=zero_init_residual, in_chans=in_chans)
+
+
+@register_model(num_classes=1000, input_size=224, attention=BASIC_224,
+                paper=PaperFigures(20.7, 7.1, 74.7, 92.0, IMAGENET))  # fmt: skip
+def aa_resnet34(
+    *, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-34 (Table 3): the first 3x3 conv of every basic block of stages 2-4 augmented, k = v = 0.25."""
+    return _augmented("aa_resnet34", 34, "imagenet", num_classes, attention, zero_init_residual=zero_init_residual,
+                      in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, paper=PaperFigures(25.6, 8.2, 76.4, 93.1, IMAGENET))
+def resnet50(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-50 v1.5 (torchvision's: 25,557,032 parameters)."""
+    return _plain(50, "imagenet", num_classes, zero_init_residual=zero_init_residual, in_chans=in_chans)
+
+
+@register_model(num_classes=1000, input_size=224, attention=BOTTLENECK_224,
+                paper=PaperFigures(25.8, 8.3, 77.7, 93.8, IMAGENET))  # fmt: skip
+def aa_resnet50(
+    *, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-50 (Table 2): every bottleneck's 3x3 conv of stages 2-4 augmented, k = 0.2, v = 0.1."""
+    return _augmented("aa_resnet50", 50, "imagenet", num_classes, attention, zero_init_residual=zero_init_residual,
+                      in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, paper=PaperFigures(44.5, 15.6, 77.9, 94.0, IMAGENET))
+def resnet101(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-101 (torchvision's: 44,549,160 parameters)."""
+    return _plain(101, "imagenet", num_classes, zero_init_residual=zero_init_residual, in_chans=in_chans)
+
+
+@register_model(num_classes=1000, input_size=224, attention=BOTTLENECK_224,
+                paper=PaperFigures(45.4, 16.1, 78.7, 94.4, IMAGENET))  # fmt: skip
+def aa_resnet101(
+    *, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-101 (Table 3): every bottleneck's 3x3 conv of stages 2-4 augmented, k = 0.2, v = 0.1."""
+    return _augmented("aa_resnet101", 101, "imagenet", num_classes, attention, zero_init_residual=zero_init_residual,
+                      in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, paper=PaperFigures(60.2, 23.0, 78.4, 94.2, IMAGENET))
+def resnet152(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-152 (torchvision's: 60,192,808 parameters)."""
+    return _plain(152, "imagenet", num_classes, zero_init_residual=zero_init_residual, in_chans=in_chans)
+
+
+@register_model(num_classes=1000, input_size=224, attention=BOTTLENECK_224,
+                paper=PaperFigures(61.6, 23.8, 79.1, 94.6, IMAGENET))  # fmt: skip
+def aa_resnet152(
+    *, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-152 (Table 3): every bottleneck's 3x3 conv of stages 2-4 augmented, k = 0.2, v = 0.1."""
+    return _augmented("aa_resnet152", 152, "imagenet", num_classes, attention, zero_init_residual=zero_init_residual,
+                      in_chans=in_chans)  # fmt: skip
+
+
+# CIFAR stem (3x3/1 conv, no max-pool), 32x32: a project choice, the paper has no CIFAR ResNets
+
+
+@register_model(num_classes=10, input_size=32, stats=CIFAR10_STATS)
+def resnet18_cifar(*, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-18 with a CIFAR stem."""
+    return _plain(18, "cifar", num_classes, zero_init_residual=zero_init_residual,
+                  in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, attention=BASIC_32, stats=CIFAR10_STATS)
+def aa_resnet18_cifar(
+    *, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-18 with a CIFAR stem: the basic-block rule, k = v = 0.25, attention grids 16x16, 8x8 and 4x4."""
+    return _augmented("aa_resnet18_cifar", 18, "cifar", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, stats=CIFAR10_STATS)
+def resnet34_cifar(*, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-34 with a CIFAR stem."""
+    return _plain(34, "cifar", num_classes, zero_init_residual=zero_init_residual,
+                  in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, attention=BASIC_32, stats=CIFAR10_STATS)
+def aa_resnet34_cifar(
+    *, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-34 with a CIFAR stem: the basic-block rule, k = v = 0.25."""
+    return _augmented("aa_resnet34_cifar", 34, "cifar", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, stats=CIFAR10_STATS)
+def resnet50_cifar(*, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-50 with a CIFAR stem."""
+    return _plain(50, "cifar", num_classes, zero_init_residual=zero_init_residual,
+                  in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, attention=BOTTLENECK_32, stats=CIFAR10_STATS)
+def aa_resnet50_cifar(
+    *, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-50 with a CIFAR stem: the bottleneck rule, k = 0.2, v = 0.1."""
+    return _augmented("aa_resnet50_cifar", 50, "cifar", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, stats=CIFAR10_STATS)
+def resnet101_cifar(*, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-101 with a CIFAR stem."""
+    return _plain(101, "cifar", num_classes, zero_init_residual=zero_init_residual,
+                  in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, attention=BOTTLENECK_32, stats=CIFAR10_STATS)
+def aa_resnet101_cifar(
+    *, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-101 with a CIFAR stem: the bottleneck rule, k = 0.2, v = 0.1."""
+    return _augmented("aa_resnet101_cifar", 101, "cifar", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, stats=CIFAR10_STATS)
+def resnet152_cifar(*, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3) -> ResNet:
+    """ResNet-152 with a CIFAR stem."""
+    return _plain(152, "cifar", num_classes, zero_init_residual=zero_init_residual,
+                  in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=10, input_size=32, attention=BOTTLENECK_32, stats=CIFAR10_STATS)
+def aa_resnet152_cifar(
+    *, num_classes: int = 10, zero_init_residual: bool = False, in_chans: int = 3, **attention: Any
+) -> ResNet:
+    """AA-ResNet-152 with a CIFAR stem: the bottleneck rule, k = 0.2, v = 0.1."""
+    return _augmented("aa_resnet152_cifar", 152, "cifar", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip

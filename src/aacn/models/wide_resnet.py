@@ -5,11 +5,16 @@ The augmented variant replaces the FIRST 3x3 conv of every residual block (docs/
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils.normalization import CIFAR100_STATS
 from .classifier import Classifier, Stage, feature
+from .paper import PaperFigures
 from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
+from .registry import default_attention, register_model
 
 
 class WideBasicBlock(nn.Module):
@@ -64,8 +69,12 @@ class WideResNet(Classifier):
         in_chans: int = 3,
     ) -> None:
         super().__init__()
-        if not isinstance(in_chans, int) or in_chans < 1:
-            raise ValueError(f"in_chans must be a positive int, got {in_chans!r}")
+        if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
+            raise ValueError(f"in_chans must be an int >= 1 (channels of the input image), got {in_chans!r}")
+        if not isinstance(drop_rate, (int, float)) or isinstance(drop_rate, bool) or not 0 <= drop_rate < 1:
+            raise ValueError(f"drop_rate must be a number in [0, 1), got {drop_rate!r}")
+        if attention is not None:
+            attention.check_stages(len(self.stage_names), "a Wide-ResNet")
         if (depth - 4) % 6:
             raise ValueError(f"Wide-ResNet depth must be 6n + 4 (e.g. 16, 22, 28, 40), got {depth}")
         blocks = (depth - 4) // 6
@@ -109,3 +118,25 @@ class WideResNet(Classifier):
 
     def neck(self, x: Tensor) -> Tensor:
         return self.relu(self.bn(x))
+
+
+# ---------------------------------------------------------------- the registered models (CIFAR-100, Table 1)
+CIFAR100 = "CIFAR-100 (Table 1)"
+# docs/paper.md: the first conv of every residual block, k = 0.2, v = 0.1, 8 heads, at least 20 key dims per head,
+# the 32x32 stage attending over a 2x-downsampled grid (the paper's 10.9 GFLOPs imply it)
+WRN_ATTENTION = AttentionConfig(0.2, 0.1, 8, 20, (1, 2, 3), (1,), True, 32)
+
+
+@register_model(num_classes=100, input_size=32, stages=3, stats=CIFAR100_STATS,
+                paper=PaperFigures(36.3, 10.4, 80.3, 95.0, CIFAR100))  # fmt: skip
+def wrn28_10(*, num_classes: int = 100, drop_rate: float = 0.0, in_chans: int = 3) -> WideResNet:
+    """Wide-ResNet-28-10 (Zagoruyko & Komodakis 2016)."""
+    return WideResNet(28, 10, num_classes, drop_rate=drop_rate, in_chans=in_chans)
+
+
+@register_model(num_classes=100, input_size=32, stages=3, stats=CIFAR100_STATS, attention=WRN_ATTENTION,
+                paper=PaperFigures(36.2, 10.9, 81.6, 95.2, CIFAR100))  # fmt: skip
+def aa_wrn28_10(*, num_classes: int = 100, drop_rate: float = 0.0, in_chans: int = 3, **attention: Any) -> WideResNet:
+    """AA-Wide-ResNet-28-10 (Table 1): the first conv of every residual block augmented."""
+    return WideResNet(28, 10, num_classes, drop_rate=drop_rate, attention=default_attention("aa_wrn28_10", **attention),
+                      in_chans=in_chans)  # fmt: skip

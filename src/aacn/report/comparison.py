@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 from dataclasses import asdict, dataclass
@@ -304,20 +303,3 @@ def write_comparison(
     write_report(rows, output / "report.md", report_context, by_size=rows_by_size if study else None)
     table = format_size_table(rows_by_size) if study else format_table(rows)
     return WrittenReport(rows, table, verdict, written)
-
-
-def read_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:
-    """Per-epoch training loss, training top-1 and validation top-1 from a run's Lightning metrics.csv."""
-    curves: dict[str, dict[int, float]] = {"train_loss": {}, "train_top1": {}, "val_top1": {}}
-    with open(metrics_csv, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if not row.get("epoch"):
-                continue
-            epoch = int(float(row["epoch"]))
-            if row.get("train/loss_epoch"):
-                curves["train_loss"][epoch] = float(row["train/loss_epoch"])
-            if row.get("train/top1"):
-                curves["train_top1"][epoch] = float(row["train/top1"])
-            if row.get("val/top1"):
-                curves["val_top1"][epoch] = float(row["val/top1"])
-    return curves

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .run_files import read_curves
+
 # Student's t: the 0.975 quantile for 1..30 degrees of freedom (two-sided 95%)
 _T_975 = (
     12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281, 2.2010, 2.1788, 2.1604, 2.1448,
@@ -171,8 +173,6 @@ def format_adequacy_table(train_top1: TrainCurves, ladder: tuple[int, ...]) -> s
 
 def pilot_train_curves(output: Path) -> TrainCurves:
     """The training top-1 curves of every run under an `aacn compare --train-sizes` folder (n<N>/<model>/seed<k>)."""
-    from .comparison import read_curves
-
     curves: TrainCurves = {}
     for metrics in sorted(output.glob("n*/*/seed*/metrics.csv")):
         seed_dir, model_dir, size_dir = metrics.parent, metrics.parent.parent, metrics.parent.parent.parent
