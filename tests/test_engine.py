@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import pickle
 import signal
@@ -34,7 +35,8 @@ from aacn.engine import (
 )
 from aacn.engine.callbacks import NonFiniteLossError
 from aacn.engine.checkpoint_io import SafeCheckpointIO
-from aacn.engine.module import lr_factor, parameter_groups
+from aacn.engine.module import parameter_groups
+from aacn.engine.schedule import lr_scheduler
 
 FAST = dict(epochs=2, batch_size=32, limit_train_batches=3, limit_val_batches=2, num_workers=0, accelerator="cpu")
 
@@ -135,14 +137,29 @@ def test_recipe_values_of_the_wrong_type_are_named(tmp_path: Path) -> None:
     assert resolve_config(None, lr=1).lr == 1, "an int is a valid float"
 
 
+def _learning_rates(config: TrainConfig, steps_per_epoch: int) -> list[float]:
+    """The learning rate (base 1.0) at every optimizer step of a run of ``config``."""
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=1.0)
+    schedule = lr_scheduler(optimizer, config, steps_per_epoch)
+    rates = []
+    for _ in range(config.epochs * steps_per_epoch):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    return rates
+
+
 def test_lr_schedule_warmup_cosine_multistep() -> None:
-    config = TrainConfig(epochs=10, warmup_epochs=1, scheduler="cosine")
-    assert lr_factor(0, 100, config) == pytest.approx(0.01)
-    assert lr_factor(99, 100, config) == pytest.approx(1.0)
-    assert lr_factor(550, 100, config) == pytest.approx(0.5)
-    assert lr_factor(1000, 100, config) == pytest.approx(0.0)
-    steps = TrainConfig(epochs=10, scheduler="multistep", milestones=[3, 6], gamma=0.1)
-    assert [lr_factor(e * 10, 10, steps) for e in (0, 3, 6)] == pytest.approx([1.0, 0.1, 0.01])
+    """torch's schedulers, chained: warm-up factor (step + 1) / warmup steps, then cosine over the remaining steps
+    (0.5 (1 + cos(pi t / T))), or steps at epoch milestones, or a constant rate."""
+    rates = _learning_rates(TrainConfig(epochs=10, warmup_epochs=1, scheduler="cosine"), 100)
+    assert rates[0] == pytest.approx(0.01) and rates[99] == pytest.approx(1.0)
+    assert rates[550] == pytest.approx(0.5 * (1 + math.cos(math.pi * 450 / 900)))
+    assert rates[999] == pytest.approx(0.5 * (1 + math.cos(math.pi * 899 / 900)), abs=1e-12)
+    steps = _learning_rates(TrainConfig(epochs=10, scheduler="multistep", milestones=[3, 6], gamma=0.1), 10)
+    assert [steps[e * 10] for e in (0, 2, 3, 6, 9)] == pytest.approx([1.0, 1.0, 0.1, 0.01, 0.01])
+    assert set(_learning_rates(TrainConfig(epochs=2, scheduler="constant"), 5)) == {1.0}
 
 
 def test_weight_decay_skips_norms_biases_and_tables() -> None:
@@ -218,6 +235,22 @@ def test_export_writes_the_one_weights_format(trained: Path, tmp_path: Path) -> 
     with pytest.warns(DeprecationWarning, match="export_safetensors is deprecated: it now writes a save_pretrained"):
         written = export_safetensors(trained / "best.ckpt", tmp_path / "old.safetensors")
     assert written["folder"] == str(tmp_path / "old") and Path(written["weights"]).is_file()
+
+
+@pytest.mark.slow
+def test_a_run_prints_aacns_output_not_lightnings_chatter(tmp_path: Path) -> None:
+    """No LitLogger tip, accelerator notes, limit_* notes, 'directory exists' or Lightning-internal deprecations;
+    --verbose brings Lightning's notes back."""
+    command = [sys.executable, "-m", "aacn", "train", "--dataset", "digits", "--model", "resnet18_cifar", "--epochs",
+               "1", "--limit-train-batches", "2", "--limit-val-batches", "1", "--workers", "0"]  # fmt: skip
+    quiet = subprocess.run([*command, "--output", str(tmp_path / "quiet")], capture_output=True, text=True)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    printed = quiet.stdout + quiet.stderr
+    for chatter in ("Tip:", "GPU available", "was configured so", "exists and is not empty", "LeafSpec", "stopped:"):
+        assert chatter not in printed, f"{chatter!r} printed"
+    assert "resnet18_cifar on digits: top-1" in printed, "our own summary line"
+    loud = subprocess.run([*command, "--verbose", "--output", str(tmp_path / "loud")], capture_output=True, text=True)
+    assert loud.returncode == 0 and "GPU available" in loud.stdout + loud.stderr
 
 
 def test_existing_run_is_never_overwritten(trained: Path) -> None:

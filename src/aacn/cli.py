@@ -117,7 +117,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 # The training settings `aacn compare` takes and hands unchanged to every run (the recipe sets the rest).
 COMPARE_SETTINGS = (
     "epochs", "sample_budget", "batch_size", "image_size", "num_workers", "accelerator", "devices", "precision",
-    "data_dir", "download", "limit_train_batches", "limit_val_batches", "val_size", "holdout",
+    "data_dir", "download", "limit_train_batches", "limit_val_batches", "val_size", "holdout", "verbose",
 )  # fmt: skip
 
 

@@ -140,10 +140,11 @@ class TrainConfig:
     accelerator: str = setting("auto", help="cpu, gpu, auto")
     devices: str = setting("auto", kind=(str, int), help="'auto', a count, or a list such as 0,1")
     num_nodes: int = setting(1, help="machines")
-    strategy: str = setting("auto", help="auto, ddp, ddp_spawn, fsdp, ...")
+    strategy: str = setting("auto", help="auto or ddp (what the tests run: DDP under torchrun, on CPU)")
     limit_train_batches: float = setting(1.0, help="fraction (<= 1) or count of training batches per epoch")
     limit_val_batches: float = setting(1.0, help="fraction (<= 1) or count of validation batches")
     val_every_n_epochs: int = setting(1, help="validate (and save last.ckpt) every N epochs, and after the last")
+    verbose: bool = setting(False, help="also print Lightning's own tips and notes about its configuration")
     recipe: str | None = None  # set from --recipe; not a flag of its own here
     source: str | None = None  # where the recipe's hyper-parameters come from (recipes only)
 

@@ -62,14 +62,3 @@ def appendix_forward(layer: nn.Module, x: Tensor) -> Tensor:
     # combine_heads_2d: (B, Nh, H, W, dvh) -> (B, H, W, Nh * dvh) -> NCHW
     attn = attn.permute(0, 2, 3, 1, 4).reshape(batch, height, width, dv).permute(0, 3, 1, 2)
     return torch.cat([conv_out, layer.proj(attn)], dim=1)
-
-
-class AppendixAugmentedConv2d(nn.Module):
-    """Wraps an AugmentedConv2d's parameters, computing them the appendix's way."""
-
-    def __init__(self, layer: nn.Module) -> None:
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x: Tensor) -> Tensor:
-        return appendix_forward(self.layer, x)

@@ -82,7 +82,6 @@ class SignalCheckpoint(OnExceptionCheckpoint):
 
     def __init__(self, last_checkpoint: Path) -> None:
         super().__init__(str(last_checkpoint.parent), filename=last_checkpoint.stem)
-        self.saved = False
         self.signal: int | None = None
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -103,7 +102,6 @@ class SignalCheckpoint(OnExceptionCheckpoint):
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
         if isinstance(exception, SIGTERMException):  # not a crash or a NaN: last.ckpt keeps the last good state
             super().on_exception(trainer, module, exception)
-            self.saved = True
 
     def teardown(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
         """Keep the checkpoint: it is the run's last.ckpt (Lightning's callback deletes its file here)."""

@@ -11,12 +11,16 @@ from ..data import EpochSampler, ResumableDataLoader, SeededTransformDataset, Sp
 
 
 class ImageDataModule(L.LightningDataModule):
-    def __init__(self, config: TrainConfig, image_size: int) -> None:
+    """The run's splits (built here when not given) behind loaders whose order depends on the seed alone."""
+
+    def __init__(
+        self, config: TrainConfig, image_size: int, train_split: Split | None = None, val_split: Split | None = None
+    ) -> None:
         super().__init__()
         self.config = config
         self.image_size = image_size
-        self._train: Split | None = None
-        self._val: Split | None = None
+        self._train = train_split
+        self._val = val_split
 
     def _split(self, train: bool) -> Split:
         c = self.config

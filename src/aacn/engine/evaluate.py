@@ -12,6 +12,7 @@ from ..checkpoints import CheckpointError, model_from_checkpoint
 from ..config import TrainConfig, config_from_dict
 from .datamodule import ImageDataModule
 from .module import ClassificationModule
+from .quiet import quiet_lightning
 
 
 def evaluate(
@@ -42,12 +43,13 @@ def evaluate(
             f"{datamodule.num_classes}"
         )
     module = ClassificationModule(model, config, meta["num_classes"], meta)
-    trainer = L.Trainer(
-        accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False
-    )
-    started = time.perf_counter()
-    (metrics,) = trainer.validate(module, datamodule=datamodule, verbose=False)
-    seconds = time.perf_counter() - started
+    with quiet_lightning():
+        trainer = L.Trainer(
+            accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False
+        )
+        started = time.perf_counter()
+        (metrics,) = trainer.validate(module, datamodule=datamodule, verbose=False)
+        seconds = time.perf_counter() - started
     images = len(datamodule.val_split.base)  # type: ignore[arg-type]
     return {
         "checkpoint": str(checkpoint),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import lightning as L
@@ -13,6 +12,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchmetrics.classification import MulticlassAccuracy
 
 from ..config import TrainConfig
+from .schedule import lr_scheduler
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -26,27 +26,15 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, An
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def lr_factor(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
-    """Multiplier of the base learning rate at optimizer step ``step``: linear warm-up, then the schedule."""
-    epoch = step / max(steps_per_epoch, 1)
-    if config.warmup_epochs > 0 and epoch < config.warmup_epochs:
-        return (step + 1) / (config.warmup_epochs * steps_per_epoch)
-    if config.scheduler == "cosine":
-        span = max(config.epochs - config.warmup_epochs, 1e-8)
-        progress = min((epoch - config.warmup_epochs) / span, 1.0)
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    if config.scheduler == "multistep":
-        return config.gamma ** sum(epoch >= milestone for milestone in config.milestones)
-    return 1.0
-
-
 class ClassificationModule(L.LightningModule):
-    def __init__(self, model: nn.Module, config: TrainConfig, num_classes: int, meta: dict[str, Any]) -> None:
+    def __init__(
+        self, model: nn.Module, config: TrainConfig, num_classes: int, meta: dict[str, Any], steps_per_epoch: int = 1
+    ) -> None:
         super().__init__()
         self.model = model
         self.config = config
         self.meta = meta  # what rebuilds the model from a checkpoint: name, num_classes, model_args, image size
-        self.steps_per_epoch = 1  # set by the trainer's owner once the world size is known (see train.py)
+        self.steps_per_epoch = steps_per_epoch  # optimizer steps per epoch on each rank: what the schedule counts
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.ema: AveragedModel | None = None
@@ -109,9 +97,8 @@ class ClassificationModule(L.LightningModule):
         else:
             optimizer = torch.optim.AdamW(groups, lr=config.lr)
         # Not trainer.estimated_stepping_batches: it builds the train loader before a checkpoint is restored,
-        # and Lightning then never hands that loader its saved position.
-        steps_per_epoch = self.steps_per_epoch
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, steps_per_epoch, config))
+        # and Lightning then never hands that loader its saved position. The steps are known before the module.
+        schedule = lr_scheduler(optimizer, config, self.steps_per_epoch)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

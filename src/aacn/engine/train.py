@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import signal
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,17 +21,19 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+from torch import nn
 
 from ..checkpoints import CheckpointError, load_checkpoint_file
 from ..config import ConfigError, TrainConfig, save_config
 from ..data import dataset_info
-from ..models import create_model, get_spec, profile
+from ..models import Profile, create_model, get_spec, profile
 from ..utils import atomic_write_text, writable_folder
 from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
 from .checkpoint_io import SafeCheckpointIO
 from .csv_log import ResumableCSVLogger
 from .datamodule import ImageDataModule
 from .module import ClassificationModule
+from .quiet import quiet_lightning
 
 LAST = "last.ckpt"
 BEST = "best.ckpt"
@@ -93,7 +95,26 @@ def _check_resume(config: TrainConfig, last: Path) -> int:
     return int(checkpoint["global_step"])
 
 
-def build_trainer(config: TrainConfig, output: Path, callbacks: list[L.Callback], loggers: Any) -> L.Trainer:
+def expected_world_size(config: TrainConfig) -> int:
+    """The processes the run will train in, from the launcher's environment (torchrun, SLURM) or the settings,
+    known before the trainer exists, so that the steps per epoch (and with them the schedule) are too."""
+    launched = os.environ.get("WORLD_SIZE")
+    if launched:
+        return int(launched)
+    devices = parse_devices(config.devices)
+    if isinstance(devices, list):
+        count = len(devices)
+    elif isinstance(devices, int):
+        count = devices if devices > 0 else max(1, torch.cuda.device_count())  # -1: every GPU
+    else:  # "auto": every GPU when training on GPUs, else one process
+        gpus = config.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+        count = torch.cuda.device_count() if gpus else 1
+    return count * config.num_nodes
+
+
+def build_trainer(
+    config: TrainConfig, output: Path, callbacks: list[L.Callback], loggers: Any, steps_per_epoch: int
+) -> L.Trainer:
     return L.Trainer(
         max_epochs=config.epochs,
         accelerator=config.accelerator,
@@ -112,14 +133,16 @@ def build_trainer(config: TrainConfig, output: Path, callbacks: list[L.Callback]
         limit_train_batches=config.limit_train_batches,
         limit_val_batches=config.limit_val_batches,
         check_val_every_n_epoch=config.val_every_n_epochs,
-        log_every_n_steps=10,
+        log_every_n_steps=min(10, steps_per_epoch),  # short epochs still log steps
         enable_model_summary=False,
+        enable_progress_bar=True,
     )
 
 
 @dataclass
 class Run:
-    """Everything one training run is made of, built before anything trains."""
+    """Everything one training run is made of, built before anything trains, in one pass: the settings (resolved and
+    checked once, epochs included), then the data, the model, the callbacks, loggers and trainer."""
 
     config: TrainConfig
     output: Path
@@ -127,6 +150,7 @@ class Run:
     image_size: int
     num_classes: int
     model_args: dict[str, Any]  # what create_model was given: the config's, plus an AA model's input_size
+    steps_per_epoch: int
     datamodule: ImageDataModule
     module: ClassificationModule
     trainer: L.Trainer
@@ -165,7 +189,8 @@ def _checkpoints(output: Path) -> tuple[ModelCheckpoint, ModelCheckpoint]:
 
 
 def build_run(config: TrainConfig, resume: bool = False) -> Run:
-    """Check the output folder, seed, and build the data, model, callbacks, loggers and trainer of a run."""
+    """Check the output folder, seed, and build the data, model, callbacks, loggers and trainer of a run, in that
+    order and once each: nothing is changed after it is built."""
     config.validate()
     output = writable_folder(config.output)
     last = output / LAST
@@ -179,16 +204,19 @@ def build_run(config: TrainConfig, resume: bool = False) -> Run:
     started = time.perf_counter()
     L.seed_everything(config.seed, workers=True, verbose=False)
     image_size = image_size_for(config)
-    datamodule = ImageDataModule(config, image_size)
+    probe = ImageDataModule(config, image_size)  # builds the splits; the run's data module gets them
+    train_split, val_split = probe.train_split, probe.val_split
+    train_images = len(train_split.base)  # type: ignore[arg-type]
+    if config.sample_budget:  # the one setting derived from the data: epochs from the budget
+        config = dataclasses.replace(config, epochs=math.ceil(config.sample_budget / train_images))
+    world_size = expected_world_size(config)
+    steps = steps_per_epoch(train_images, world_size, config)
+    datamodule = ImageDataModule(config, image_size, train_split, val_split)
     num_classes = datamodule.num_classes
-    if config.sample_budget:
-        train_images = len(datamodule.train_split.base)  # type: ignore[arg-type]
-        config = dataclasses.replace(config, epochs=math.ceil(config.sample_budget / train_images)).validate()
-        datamodule.config = config
     model_args = model_args_for(config, image_size)
     model = create_model(config.model, num_classes=num_classes, **model_args)
     meta = {"model": config.model, "num_classes": num_classes, "model_args": model_args}
-    module = ClassificationModule(model, config, num_classes, {**meta, "image_size": image_size})
+    module = ClassificationModule(model, config, num_classes, {**meta, "image_size": image_size}, steps)
 
     best, last_checkpoint = _checkpoints(output)
     signals = SignalCheckpoint(last)
@@ -207,12 +235,16 @@ def build_run(config: TrainConfig, resume: bool = False) -> Run:
         ResumableCSVLogger(output, resume_step),
         TensorBoardLogger(str(output), name="tensorboard", version=""),
     ]
-    trainer = build_trainer(config, output, callbacks, loggers)
-    module.steps_per_epoch = steps_per_epoch(len(datamodule.train_split.base), trainer.world_size, config)  # type: ignore[arg-type]
-    trainer.log_every_n_steps = min(10, module.steps_per_epoch)  # short epochs still log steps
+    with quiet_lightning(config.verbose):
+        trainer = build_trainer(config, output, callbacks, loggers, steps)
+    if trainer.world_size != world_size:
+        raise ConfigError(
+            f"the run expected {world_size} process(es) from its settings and launcher but Lightning started "
+            f"{trainer.world_size}; give --devices and --num-nodes explicitly"
+        )
     return Run(
-        config, output, resume, image_size, num_classes, model_args, datamodule, module, trainer, best, signals,
-        throughput, started,
+        config, output, resume, image_size, num_classes, model_args, steps, datamodule, module, trainer, best,
+        signals, throughput, started,
     )  # fmt: skip
 
 
@@ -222,14 +254,7 @@ def fit_run(run: Run) -> None:
     if trainer.is_global_zero:
         run.output.mkdir(parents=True, exist_ok=True)
         save_config(run.config, run.output / "config.yaml")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty.*")
-        # With an OnExceptionCheckpoint among the callbacks, Lightning reads fit(ckpt_path=None) as "last" and warns
-        # when there is none. A fresh run never has one (build_run refuses an output holding last.ckpt) and a resumed
-        # run names its checkpoint, so the two warnings say nothing here.
-        warnings.filterwarnings("ignore", message=r".*fit\(ckpt_path=None\)` was called without a model.*")
-        warnings.filterwarnings("ignore", message=r".*fit\(ckpt_path=\"last\"\) is set, but there is no last.*")
+    with quiet_lightning(run.config.verbose):
         try:
             trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=str(run.last) if run.resume else None)
         except SIGTERMException:
@@ -246,12 +271,12 @@ def report_run(run: Run) -> dict[str, Any]:
     trainer, config = run.trainer, run.config
     unvalidated_end = config.epochs % config.val_every_n_epochs != 0
     if unvalidated_end or "val/top1" not in trainer.callback_metrics:  # (or resumed from a final checkpoint)
-        trainer.validate(run.module, datamodule=run.datamodule, verbose=False)
+        with quiet_lightning(config.verbose):
+            trainer.validate(run.module, datamodule=run.datamodule, verbose=False)
         if unvalidated_end:  # the loop saves last.ckpt after validating; the last epoch was not validated in it
             trainer.save_checkpoint(run.last)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
-    with torch.device("meta"):
-        counted = profile(create_model(config.model, num_classes=run.num_classes, **run.model_args), run.image_size)
+    counted = profile_trained(run.module.model, run.image_size)
     best = run.best.best_model_score
     results = {
         "model": config.model,
@@ -276,6 +301,17 @@ def report_run(run: Run) -> dict[str, Any]:
     if trainer.is_global_zero:
         atomic_write_text(run.output / "results.json", json.dumps(results, indent=2) + "\n")
     return results
+
+
+def profile_trained(model: nn.Module, image_size: int) -> Profile:
+    """Parameters and FLOPs of the trained model itself (a compiled one counted on its eager forward)."""
+    stance = getattr(torch.compiler, "set_stance", None)
+    if stance is None:  # torch < 2.6: no way to run a compiled module eagerly; count a copy built on meta
+        with torch.device("meta"):
+            return profile(create_model(model.create_args["name"], model.create_args["num_classes"],
+                                        **model.create_args["overrides"]), image_size)  # fmt: skip
+    with stance("force_eager"):
+        return profile(model, image_size)
 
 
 def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
