@@ -27,8 +27,8 @@ demo: $(STAMP)
 	@echo "docs/svrt_study.md) is committed in studies/svrt1/report.md and studies/svrt2/report.md."
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests hubconf.py
-	$(BIN)/ruff format --check src tests hubconf.py
+	$(BIN)/ruff check src tests benchmarks hubconf.py
+	$(BIN)/ruff format --check src tests benchmarks hubconf.py
 
 # pytest exits 5 when it collects no test: that is a failure here, never a silent pass.
 pytest: $(DEV_STAMP)

@@ -3,5 +3,5 @@
 from .models import Profile, create_model, from_pretrained, list_models, profile
 from .nn import AugmentedConv2d
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 __all__ = ["AugmentedConv2d", "Profile", "__version__", "create_model", "from_pretrained", "list_models", "profile"]

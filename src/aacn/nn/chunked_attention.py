@@ -51,8 +51,8 @@ def work_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype if dtype in LOW_PRECISION else torch.promote_types(dtype, torch.float32)
 
 
-# Up to this many tokens the ``columns`` form is also the faster in float32 (measured at dkh = 20: equal at 16x16,
-# 0.8x the time at 8x8; 1.2x and 1.5x at 28x28 and 56x56, where its GEMMs grow with H + W).
+# Up to this many tokens the ``columns`` form is also the faster in float32; above it its GEMMs, which grow with
+# H + W, cost more than the bias pass they save (docs/benchmarks.md, "Logit forms").
 COLUMNS_MAX_TOKENS_FLOAT32 = 256
 
 

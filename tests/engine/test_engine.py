@@ -237,6 +237,7 @@ def test_export_writes_the_one_weights_format(trained: Path, tmp_path: Path) -> 
     assert written["folder"] == str(tmp_path / "old") and Path(written["weights"]).is_file()
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_a_run_prints_aacns_output_not_lightnings_chatter(tmp_path: Path) -> None:
     """No LitLogger tip, accelerator notes, limit_* notes, 'directory exists' or Lightning-internal deprecations;
@@ -308,6 +309,7 @@ def test_bad_checkpoints_give_one_clear_error(trained: Path, tmp_path: Path) -> 
         model_from_checkpoint(mismatched)
 
 
+@pytest.mark.process
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     cases = [  # exit status 3: data or a checkpoint missing; 2: a usage error
         (
@@ -399,6 +401,7 @@ def _assert_same_weights(path: Path, reference: Path) -> None:
     assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path, uninterrupted: Path) -> None:
     process = _aacn("--output", str(tmp_path))
@@ -415,6 +418,7 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path, uninterru
     assert [int(r["epoch"]) for r in rows if r.get("val/top1")] == [0, 1, 2], "metrics.csv keeps the first epoch"
 
 
+@pytest.mark.process
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_saves_mid_epoch_and_resume_is_exact(tmp_path: Path, uninterrupted: Path, signum: int) -> None:
@@ -463,6 +467,7 @@ def test_a_full_disk_during_a_checkpoint_ends_in_one_line_and_resume_is_exact(
     _assert_same_weights(tmp_path / "last.ckpt", uninterrupted)
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_torchrun_ddp_two_processes(tmp_path: Path) -> None:
     command = [

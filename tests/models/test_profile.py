@@ -75,6 +75,7 @@ def test_models_command_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "| resnet34_cifar | 32x32 | 10 | 21.28 | - |" in out
 
 
+@pytest.mark.process
 def test_cli_user_error_is_one_line_and_nonzero() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "aacn", "models", "--filter", "nope"],

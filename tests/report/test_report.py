@@ -143,6 +143,7 @@ def test_attention_maps_figure(tmp_path: Path) -> None:
     assert_png(tmp_path / "maps.png", min_width=900, min_height=300)
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_compare_skips_finished_and_resumes_interrupted_runs(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "aacn", "compare", "--dataset", "digits", "--models",
@@ -168,6 +169,7 @@ def test_compare_skips_finished_and_resumes_interrupted_runs(tmp_path: Path) -> 
     assert all(m["top1"] is not None and m["params"] > 0 for m in summary["models"])
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> None:
     protocol = tmp_path / "protocol.md"
@@ -212,6 +214,7 @@ def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> No
     assert "| 64 |" in done.stdout, "the size table is printed at the end"
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_compare_killed_at_random_moments_gives_the_same_report(tmp_path: Path) -> None:
     """SIGKILL the whole comparison three times at random moments, run it again to the end: the report's numbers

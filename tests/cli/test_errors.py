@@ -130,6 +130,7 @@ def test_usage_errors_exit_2_and_bugs_exit_1_with_a_hint(monkeypatch: pytest.Mon
         main(["models"])
 
 
+@pytest.mark.process
 def test_argparse_errors_exit_2() -> None:
     done = subprocess.run([sys.executable, "-m", "aacn", "train", "--epochs", "many"], capture_output=True, text=True)
     assert done.returncode == 2 and "invalid int value: 'many'" in done.stderr and "Traceback" not in done.stderr
@@ -201,6 +202,7 @@ def mount_tmpfs(tmp_path: Path):
         subprocess.run(["umount", str(point)], check=False)
 
 
+@pytest.mark.process
 def test_a_real_full_file_system_keeps_the_old_file(mount_tmpfs) -> None:
     small = mount_tmpfs("small", "size=256k")
     target = small / "metrics.csv"
@@ -211,6 +213,7 @@ def test_a_real_full_file_system_keeps_the_old_file(mount_tmpfs) -> None:
     assert [p.name for p in small.iterdir()] == ["metrics.csv"], "the partial temporary file was removed"
 
 
+@pytest.mark.process
 def test_a_read_only_file_system_is_one_line(mount_tmpfs, capsys: pytest.CaptureFixture[str]) -> None:
     frozen = mount_tmpfs("frozen", "size=64k,ro")
     assert main(["train", *QUICK, "--output", str(frozen / "run")]) == 2

@@ -14,7 +14,7 @@ from aacn.cli import main
 from aacn.models import PretrainedError
 from aacn.models.detection import DETECTION_MODELS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_saved_model_comes_back_with_its_configuration(tmp_path: Path) -> None:

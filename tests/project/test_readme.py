@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 # what a block takes as given (its inputs, a saved backbone), keyed by the block's first line
 PRELUDES = {
@@ -32,6 +32,7 @@ def test_the_examples_are_found() -> None:
     assert sorted(_python_blocks()) == sorted(PRELUDES)
 
 
+@pytest.mark.process
 @pytest.mark.slow
 @pytest.mark.parametrize("first_line", list(PRELUDES))
 def test_a_readme_example_runs(tmp_path: Path, first_line: str) -> None:

@@ -26,6 +26,7 @@ print("PLAIN", ",".join(sorted(timm.list_models("aacn_*"))))
 AACN_ALONE = "import aacn\nassert 'timm' not in sys.modules  # aacn never imports timm (about 1.6 s, and torchvision)"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("aacn_first", [True, False], ids=["aacn-then-timm", "timm-then-aacn"])
 def test_timm_lists_every_model_whichever_is_imported_first(tmp_path: Path, aacn_first: bool) -> None:
     if aacn_first:
@@ -39,6 +40,7 @@ def test_timm_lists_every_model_whichever_is_imported_first(tmp_path: Path, aacn
     assert lines["PLAIN"].split(",") == sorted(f"aacn_{name}" for name in PLAIN_NAMES)
 
 
+@pytest.mark.process
 def test_a_failing_registration_warns_and_leaves_timm_importable(tmp_path: Path) -> None:
     script = (
         "import warnings\nimport aacn.models.timm as hook\n"

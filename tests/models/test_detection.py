@@ -137,6 +137,7 @@ def test_aacn_models_lists_the_detection_models(capsys: pytest.CaptureFixture[st
     assert "| retinanet_aa_resnet50_fpn | aa_resnet50 | 1333 | 91 | 34.38 | 38.2 |" in out
 
 
+@pytest.mark.process
 def test_aacn_models_without_torchvision_says_what_detection_needs(tmp_path: Path) -> None:
     script = (
         "import sys\nsys.modules['torchvision'] = None\nfrom aacn.cli import main\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "aacn"
+SRC = Path(__file__).resolve().parents[2] / "src" / "aacn"
 REPO = SRC.parents[1]
 
 # Floors of the package, lowest first (docs/design.md): a module may import its own part and lower floors only.
@@ -32,6 +32,9 @@ FLOORS = {
     "cli": 6,
     "__main__": 7,  # `python -m aacn`: the entry point above the command
 }
+# What a user imports to build networks and exchange them; the rest (data, settings, engine, reports, benchmarks,
+# experiments, the command) runs experiments, and imports the library, never the reverse.
+LIBRARY = {"nn", "utils", "models", "checkpoints", "exchange"}
 # `import aacn` is the light core: its __init__ may reach these parts only.
 ROOT_IMPORTS = {"nn", "models", "utils"}
 # What the optional extras bring; the core must run with every one of them blocked.
@@ -175,6 +178,18 @@ def test_imports_point_only_down() -> None:
     assert upward_imports(SRC) == []
 
 
+def test_the_library_imports_nothing_of_the_application() -> None:
+    crossing = []
+    for path in sorted(SRC.rglob("*.py")):
+        module = _module_of(path, SRC)
+        if _part(module) not in LIBRARY:
+            continue
+        for line, target in _imported(path, module):
+            if _part(target) not in LIBRARY | {""}:
+                crossing.append(f"{path.relative_to(SRC.parent)}:{line}: {module} imports {target}")
+    assert crossing == []
+
+
 def test_the_import_check_catches_an_upward_and_a_sideways_import(tmp_path: Path) -> None:
     package = tmp_path / "aacn"
     for part in ("nn", "engine", "report"):
@@ -208,6 +223,7 @@ print("RESULT", len(aacn.list_models()), counted.params, code, x.grad.abs().sum(
 """
 
 
+@pytest.mark.process
 def test_core_runs_with_every_optional_package_blocked(tmp_path: Path) -> None:
     script = LIGHT_CORE.format(optional=OPTIONAL)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=False)
@@ -216,6 +232,7 @@ def test_core_runs_with_every_optional_package_blocked(tmp_path: Path) -> None:
     assert result[1:] == ["22", "10615507", "0", "True"], result
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("argv", "extra"),
     [
@@ -271,6 +288,7 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_the_wheel_imports_from_its_own_install_not_the_checkout(wheel_env: Path, tmp_path: Path) -> None:
     code = "import aacn, sys; print(aacn.__file__); print(any('/src' in p and 'aacn' not in p for p in sys.path))"
@@ -279,6 +297,7 @@ def test_the_wheel_imports_from_its_own_install_not_the_checkout(wheel_env: Path
     assert not out[0].startswith(str(REPO)) and str(REPO / "src") not in out[1]
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_the_wheel_trains_with_the_same_resolved_config_as_the_checkout(wheel_env: Path, tmp_path: Path) -> None:
     flags = ["train", "--dataset", "digits", "--epochs", "1", "--limit-train-batches", "1"]
@@ -293,6 +312,7 @@ def test_the_wheel_trains_with_the_same_resolved_config_as_the_checkout(wheel_en
     assert configs[0]["recipe"] == "digits" and configs[0]["lr"] == 0.05, "the dataset's recipe applied"
 
 
+@pytest.mark.process
 @pytest.mark.slow
 def test_the_wheel_benchmarks_against_the_appendix_baseline(wheel_env: Path, tmp_path: Path) -> None:
     out = _run(
