@@ -24,7 +24,7 @@ _detection = aacn.models.detection
 def _entry(name: str) -> object:
     def build(pretrained: bool = False, **kwargs: object) -> object:
         if pretrained:
-            raise ValueError(
+            raise aacn.models.PretrainedError(
                 f"aacn publishes no trained weights for {name} yet; load your own with aacn.from_pretrained(DIR)"
             )
         if name in _detection.DETECTION_MODELS:

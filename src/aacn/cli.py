@@ -62,9 +62,16 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .config import resolve_config, setting_overrides
-    from .engine import train
+
+    if not args.print_config:
+        from .engine import train
 
     config = resolve_config(args.recipe, **setting_overrides(args))
+    if args.print_config:
+        from .config import describe_config
+
+        print(describe_config(config))
+        return 0
     results = train(config, resume=args.resume)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # one line per run, from rank 0
@@ -121,34 +128,53 @@ COMPARE_SETTINGS = (
 )  # fmt: skip
 
 
+def _list_flag(flag: str, text: str, example: str, minimum: int = 1) -> tuple[int, ...]:
+    """A comma-separated list of distinct ints >= ``minimum``, or a one-line error naming the flag."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < minimum or len(set(values)) != len(values):
+        raise ValueError(f"{flag} takes comma-separated distinct ints >= {minimum} such as {example}, got {text!r}")
+    return values
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     import shlex
     from pathlib import Path
 
     from .config import setting_flags, setting_overrides
-    from .experiments.compare import CompareOptions, compare
 
-    try:
-        seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
-    except ValueError:
-        raise ValueError(f"--seeds takes comma-separated ints such as 0,1,2, got {args.seeds!r}") from None
-    sizes = None
-    if args.train_sizes:
-        try:
-            sizes = tuple(sorted(int(s) for s in args.train_sizes.split(",") if s.strip()))
-        except ValueError:
-            raise ValueError(
-                f"--train-sizes takes comma-separated ints such as 500,2000,8000, got {args.train_sizes!r}"
-            ) from None
+    if not args.print_config:
+        from .experiments.compare import CompareOptions, compare
+
+    seeds = _list_flag("--seeds", args.seeds, "0,1,2", minimum=0)
+    sizes = tuple(sorted(_list_flag("--train-sizes", args.train_sizes, "500,2000,8000"))) if args.train_sizes else None
+    models = None
+    if args.models is not None:
+        models = [m.strip() for m in args.models.split(",")]
+        if not all(models):
+            raise ValueError(f"--models takes comma-separated model names such as resnet18_cifar,aa_resnet18_cifar, "
+                             f"got {args.models!r}")  # fmt: skip
+    overrides = setting_overrides(args, COMPARE_SETTINGS)
+    if args.print_config:
+        from .config import describe_config, resolve_config
+        from .experiments.compare import DEFAULT_MODELS
+
+        for model in models or DEFAULT_MODELS.get(args.dataset, ()):
+            config = resolve_config(args.recipe, dataset=args.dataset, model=model, **overrides)
+            print(f"# {model}\n{describe_config(config)}\n")
+        return 0
     options = CompareOptions(
         dataset=args.dataset,
         train_sizes=sizes,
         output=Path(args.output),
-        models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
-        seeds=seeds or (0,),
+        models=models,
+        seeds=seeds,
         recipe=args.recipe,
         protocol=Path(args.protocol) if args.protocol else None,
-        train_flags=tuple(setting_flags(setting_overrides(args, COMPARE_SETTINGS))),
+        overrides=overrides,
+        train_flags=tuple(setting_flags(overrides)),
         command=" ".join(shlex.quote(a) for a in ["aacn", *sys.argv[1:]])
         if sys.argv[1:2] == ["compare"]
         else "aacn compare",
@@ -247,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", parents=[common], help="train a model (Lightning; torchrun works unchanged)")
     train.add_argument("--recipe", help="a packaged recipe's name or a YAML file; flags override its values")
     train.add_argument("--resume", action="store_true", help="continue the run in --output from its last.ckpt")
+    train.add_argument(
+        "--print-config", action="store_true",
+        help="print every resolved setting and where it came from (default, recipe, flag, derived); run nothing",
+    )  # fmt: skip
     add_setting_flags(train)
     train.set_defaults(func=_cmd_train)
 
@@ -264,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument(
         "--protocol", help="the study's protocol file: the report records its sha256 and the last commit changing it"
     )
+    comparison.add_argument(
+        "--print-config", action="store_true",
+        help="print each model's resolved settings and where they came from; run nothing",
+    )  # fmt: skip
     add_setting_flags(comparison, COMPARE_SETTINGS)
     comparison.set_defaults(func=_cmd_compare)
 

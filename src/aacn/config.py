@@ -137,16 +137,21 @@ class TrainConfig:
     seed: int = setting(0, help="seed of the initialisation, data order and augmentation")
     deterministic: bool = setting(False, help="deterministic algorithms only")
     num_workers: int = setting(2, names=("-j", "--workers"), help="data loading worker processes per device")
-    accelerator: str = setting("auto", help="cpu, gpu, auto")
+    accelerator: str = setting("auto", choices=("auto", "cpu", "gpu", "cuda", "mps"), help="where to train")
     devices: str = setting("auto", kind=(str, int), help="'auto', a count, or a list such as 0,1")
     num_nodes: int = setting(1, help="machines")
-    strategy: str = setting("auto", help="auto or ddp (what the tests run: DDP under torchrun, on CPU)")
+    strategy: str = setting(
+        "auto", choices=("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true"),
+        help="how several processes train (the tests run DDP under torchrun, on CPU)",
+    )  # fmt: skip
     limit_train_batches: float = setting(1.0, help="fraction (<= 1) or count of training batches per epoch")
     limit_val_batches: float = setting(1.0, help="fraction (<= 1) or count of validation batches")
     val_every_n_epochs: int = setting(1, help="validate (and save last.ckpt) every N epochs, and after the last")
     verbose: bool = setting(False, help="also print Lightning's own tips and notes about its configuration")
     recipe: str | None = None  # set from --recipe; not a flag of its own here
     source: str | None = None  # where the recipe's hyper-parameters come from (recipes only)
+    # where each setting's value came from: "default", "recipe NAME", "flag" or "derived: ..." (see resolve_config)
+    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -163,19 +168,49 @@ class TrainConfig:
         except ValueError as error:
             raise ConfigError(f"model_args (--model-arg): {error}") from None
         dataset_info(self.dataset)
-        counts = ("epochs", "batch_size", "num_nodes", "train_size", "val_size", "sample_budget", "val_every_n_epochs")
+        counts = ("epochs", "batch_size", "num_nodes", "train_size", "val_size", "sample_budget", "val_every_n_epochs",
+                  "image_size")  # fmt: skip
         for name in counts:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")
+        if self.num_workers < 0:
+            raise ConfigError(f"num_workers must be >= 0 (0: load in the main process), got {self.num_workers}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must lie in [0, 2**32), got {self.seed}")
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
+        for name in ("limit_train_batches", "limit_val_batches"):
+            value = getattr(self, name)
+            if not (0 < value <= 1 or (value > 1 and float(value).is_integer())):
+                raise ConfigError(f"{name} must be a fraction in (0, 1] or a whole count of batches, got {value}")
+        checks = (
+            ("momentum", 0.0 <= self.momentum < 1.0, "lie in [0, 1)"),
+            ("weight_decay", self.weight_decay >= 0.0, "be >= 0"),
+            ("gamma", self.gamma > 0.0, "be > 0"),
+            ("grad_clip", self.grad_clip >= 0.0, "be >= 0 (0: off)"),
+        )
+        for name, valid, what in checks:
+            if not valid:
+                raise ConfigError(f"{name} must {what}, got {getattr(self, name)}")
+        if any(m < 1 for m in self.milestones) or sorted(set(self.milestones)) != list(self.milestones):
+            raise ConfigError(f"milestones must be increasing positive epochs without repeats, got {self.milestones}")
+        check_devices(self.devices)
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must lie in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
         if self.scheduler == "multistep" and not self.milestones:
             raise ConfigError("scheduler multistep needs milestones (epochs), e.g. milestones: [60, 120, 160]")
+        size = self.model_args.get("input_size")
+        if size is not None and self.image_size is not None and get_spec(self.model).attention is not None:
+            sides = size if isinstance(size, (list, tuple)) else (size, size)
+            if not self.model_args.get("interpolate_rel_pos") and min(sides) < self.image_size:
+                raise ConfigError(
+                    f"model_args input_size={size} makes relative tables smaller than the {self.image_size}x"
+                    f"{self.image_size} training images; drop it (the tables then fit the images), raise it, or set "
+                    "--model-arg interpolate_rel_pos=true"
+                )
         if (self.val_size is not None or self.holdout) and not self.dataset.startswith("svrt"):
             raise ConfigError(f"val_size and holdout are for the generated problems (svrt1, svrt2), not {self.dataset}")
         if self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
@@ -184,6 +219,22 @@ class TrainConfig:
 
 
 SETTINGS: tuple[dataclasses.Field, ...] = tuple(f for f in dataclasses.fields(TrainConfig) if "flag" in f.metadata)
+
+
+def check_devices(devices: str) -> None:
+    """'auto', a count (>= 1, or -1 for every GPU) or a list of distinct device indices such as 0,1."""
+    text = str(devices).strip()
+    if text == "auto":
+        return
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()] if "," in text else [int(text)]
+    except ValueError:
+        raise ConfigError(f"devices must be 'auto', a count or a list such as 0,1; got {devices!r}") from None
+    if "," in text:
+        if not values or min(values) < 0 or len(set(values)) != len(values):
+            raise ConfigError(f"devices as a list takes distinct indices >= 0 such as 0,1; got {devices!r}")
+    elif values[0] == 0 or values[0] < -1:
+        raise ConfigError(f"devices must be a count >= 1 (or -1: every GPU), 'auto' or a list; got {devices!r}")
 
 
 def _flag(setting_field: dataclasses.Field) -> Flag:
@@ -355,15 +406,53 @@ def resolve_config(recipe: str | None = None, **overrides: Any) -> TrainConfig:
                 f"(a sample budget sets the epochs); give one of --epochs and --sample-budget"
             )
         values.pop("sample_budget", None)
+    recipe_keys = set(values) - {"recipe"}
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["model_args"] = model_args
-    config = TrainConfig(**values)
+    sources = {}
+    for setting_field in SETTINGS:
+        name = setting_field.name
+        if name == "model_args":
+            origins = [o for o, given in (("flag", overrides.get(name)), (f"recipe {recipe}", name in recipe_keys))
+                       if given]  # fmt: skip
+            sources[name] = " and ".join(origins) or "default"
+        elif overrides.get(name) is not None:
+            sources[name] = "flag"
+        elif name in recipe_keys:
+            sources[name] = f"recipe {recipe}"
+        else:
+            sources[name] = "default"
+    if overrides.get("epochs") is not None and "sample_budget" in (recipe_keys if recipe else set()):
+        sources["sample_budget"] = f"dropped: --epochs given (recipe {recipe} sets a sample budget)"
+    config = TrainConfig(**values, sources=sources)
     if isinstance(config.devices, int):
         config.devices = str(config.devices)
     return config.validate()
 
 
+def describe_config(config: TrainConfig) -> str:
+    """Every resolved setting as YAML, each with where its value came from (`aacn train --print-config`)."""
+    import yaml
+
+    lines = []
+    for setting_field in SETTINGS:
+        name = setting_field.name
+        value = getattr(config, name)
+        text = yaml.safe_dump({name: value}, default_flow_style=True, width=10**6).strip().removeprefix("{")
+        text = text.removesuffix("}")
+        source = config.sources.get(name, "default")
+        if name == "epochs" and config.sample_budget and not source.startswith("derived"):
+            budget, size = config.sample_budget, config.train_size
+            if size:  # the training set's size is known before the data is built
+                text, source = f"epochs: {-(-budget // size)}", f"derived: ceil(sample_budget {budget} / {size} images)"
+            else:
+                text, source = "epochs: null", f"derived at run time: ceil(sample_budget {budget} / training images)"
+        lines.append(f"{text}  # {source}")
+    return "\n".join(lines)
+
+
 def save_config(config: TrainConfig, path: Path) -> None:
+    """config.yaml: every resolved setting, then ``sources``: where each value came from."""
     import yaml
 
     from .utils import atomic_write_text

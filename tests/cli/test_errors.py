@@ -38,7 +38,7 @@ def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["--model-arg", "num_heads=0"], "num_heads must be an int >= 1, got 0"),
         (
             ["--model-arg", "aa_stages=[2, 7]"],
-            "aa_stages must be a list of stage numbers .* \\(aa_resnet18_cifar has 4",
+            "aa_stages must be a list of stage numbers from 1 to 4 \\(a ResNet has 4",
         ),
         (["--model-arg", "relative=maybe"], "relative must be true or false, got 'maybe'"),
         (["--model-arg", "drop_rate=0.1"], "aa_resnet18_cifar does not take override drop_rate"),
@@ -218,3 +218,86 @@ def test_a_read_only_file_system_is_one_line(mount_tmpfs, capsys: pytest.Capture
     frozen = mount_tmpfs("frozen", "size=64k,ro")
     assert main(["train", *QUICK, "--output", str(frozen / "run")]) == 2
     assert f"--output {frozen / 'run'} cannot be written: Read-only file system" in _one_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workers", "-1"], r"num_workers must be >= 0"),
+        (["--seed", "-1"], r"seed must lie in \[0, 2\*\*32\)"),
+        (["--limit-train-batches", "0"], r"limit_train_batches must be a fraction in \(0, 1\] or a whole count"),
+        (["--limit-val-batches", "2.5"], r"limit_val_batches must be a fraction in \(0, 1\] or a whole count"),
+        (["--momentum", "1.5"], r"momentum must lie in \[0, 1\), got 1.5"),
+        (["--wd", "-0.1"], r"weight_decay must be >= 0"),
+        (["--grad-clip", "-1"], r"grad_clip must be >= 0"),
+        (["--scheduler", "multistep", "--milestones", "6,3"], r"milestones must be increasing positive epochs"),
+        (["--devices", "0"], r"devices must be a count >= 1 \(or -1: every GPU\)"),
+        (["--devices", "1,1"], r"devices as a list takes distinct indices"),
+        (["--image-size", "0"], r"image_size must be a positive int"),
+        (["--model", "aa_resnet18_cifar", "--image-size", "32", "--model-arg", "input_size=16"],
+         r"input_size=16 makes relative tables smaller than the 32x32 training images"),
+        (["--epochs", "2", "--sample-budget", "100"], r"epochs=2 and sample_budget=100 contradict each other"),
+        (["--strategy", "fsdp"], r"invalid choice: 'fsdp'"),
+    ],
+)  # fmt: skip
+def test_every_setting_has_a_domain_checked_before_anything_runs(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "run"
+    try:
+        code = main(["train", *QUICK, *argv, "--output", str(output)])
+    except SystemExit as stop:  # argparse's choices
+        code = stop.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "Traceback" not in err, err
+    assert not output.exists(), "nothing ran, nothing was written"
+
+
+def test_requests_this_machine_cannot_fulfil_say_what_is_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["train", *QUICK, "--accelerator", "gpu", "--output", str(tmp_path / "a")]) == 2
+    assert "--accelerator gpu: this machine has no CUDA GPU" in _one_line(capsys)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert main(["train", *QUICK, "--devices", "3", "--output", str(tmp_path / "b")]) == 2
+    assert "--devices 3: 3 training processes on a CPU with 2 core(s); use at most 2" in _one_line(capsys)
+    assert main(["train", *QUICK, "--devices", "0,1", "--output", str(tmp_path / "c")]) == 2
+    assert "a list of devices names GPUs; on CPU give a count" in _one_line(capsys)
+    assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_print_config_says_where_each_setting_came_from(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--dataset", "svrt1", "--epochs", "3", "--lr", "0.2", "--print-config"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "epochs: 3  # flag" in lines and "lr: 0.2  # flag" in lines
+    assert "batch_size: 32  # recipe svrt1" in lines and "grad_clip: 0.0  # default" in lines
+    assert main(["train", "--dataset", "digits", "--sample-budget", "640", "--train-size", "100",
+                 "--print-config"]) == 0  # fmt: skip
+    assert "epochs: 7  # derived: ceil(sample_budget 640 / 100 images)" in capsys.readouterr().out
+    assert main(["compare", "--dataset", "svrt1", "--epochs", "1", "--print-config", "--output", "unused"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("epochs: 1  # flag") == 2 and "# aa_resnet18_cifar" in out, "one block per model"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seeds", ""], r"--seeds takes comma-separated distinct ints >= 0"),
+        (["--seeds", "0,0"], r"--seeds takes comma-separated distinct ints >= 0"),
+        (["--seeds", "-1"], r"--seeds takes comma-separated distinct ints >= 0"),
+        (["--train-sizes", "100,,200"], r"--train-sizes takes comma-separated distinct ints >= 1"),
+        (["--models", "resnet18_cifar,"], r"--models takes comma-separated model names"),
+        (["--epochs", "0"], r"epochs must be a positive int, got 0"),
+    ],
+)
+def test_compare_checks_its_lists_and_the_run_settings_before_any_run(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", "--dataset", "digits", *argv, "--output", str(tmp_path / "c")]) == 2
+    assert re.search(message, _one_line(capsys))
+    assert not (tmp_path / "c").exists()

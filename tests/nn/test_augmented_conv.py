@@ -259,7 +259,7 @@ def test_from_ratios_follows_the_paper() -> None:
         (dict(dk=10, dv=8, num_heads=4), r"dk=10 is not divisible by num_heads=4"),
         (dict(dk=8, dv=6, num_heads=4), r"dv=6 is not divisible by num_heads=4"),
         (dict(dk=8, dv=40, num_heads=4), r"dv must lie in \[0, out_channels=32\], got dv=40"),
-        (dict(dk=8, dv=8, num_heads=0), r"num_heads must be >= 1, got 0"),
+        (dict(dk=8, dv=8, num_heads=0), r"num_heads must be an int >= 1, got 0"),
         (dict(dk=0, dv=8, num_heads=4), r"key depth per head dk/num_heads = 0/4 is below 1"),
         (dict(dk=8, dv=8, num_heads=4, kernel_size=2), r"kernel_size must be a positive odd int"),
         (dict(dk=8, dv=8, num_heads=4, max_size=None), r"relative=True needs max_size=\(H, W\)"),

@@ -79,3 +79,5 @@ def test_adequate_epochs_reads_every_run_at_each_rung() -> None:
     assert adequate_epochs(curves, (8, 12, 16)) == 16, "the slowest run decides"
     curves[(2000, "aa", 100)][15] = 0.98
     assert adequate_epochs(curves, (8, 12, 16)) is None
+    with pytest.raises(ValueError, match="no pilot run to read"):
+        adequate_epochs({}, (8, 12, 16))

@@ -112,6 +112,37 @@ def expected_world_size(config: TrainConfig) -> int:
     return count * config.num_nodes
 
 
+def check_machine(config: TrainConfig, world_size: int) -> None:
+    """Refuse, in one line saying what is there, what this machine cannot do: an accelerator it lacks, more GPUs or
+    processes than it has."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if config.accelerator in ("gpu", "cuda") and gpus == 0:
+        raise ConfigError(
+            f"--accelerator {config.accelerator}: this machine has no CUDA GPU (torch {torch.__version__}, "
+            f"torch.cuda.is_available() is False); use --accelerator cpu or auto"
+        )
+    mps = getattr(torch.backends, "mps", None)
+    if config.accelerator == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigError("--accelerator mps: this machine has no Apple GPU; use --accelerator cpu or auto")
+    devices = parse_devices(config.devices)
+    on_gpu = config.accelerator in ("gpu", "cuda") or (config.accelerator == "auto" and gpus > 0)
+    if os.environ.get("WORLD_SIZE"):  # a launcher (torchrun) started the processes: one device each
+        return
+    if on_gpu:
+        wanted = devices if isinstance(devices, list) else ([] if devices in ("auto", -1) else list(range(devices)))
+        if wanted and max(wanted) >= gpus:
+            raise ConfigError(f"--devices {config.devices}: this machine has {gpus} GPU(s) (indices 0-{gpus - 1})")
+    else:
+        cores = os.cpu_count() or 1
+        if isinstance(devices, list):
+            raise ConfigError(f"--devices {config.devices}: a list of devices names GPUs; on CPU give a count")
+        if world_size > cores:
+            raise ConfigError(
+                f"--devices {config.devices}: {world_size} training processes on a CPU with {cores} core(s); "
+                f"use at most {cores}"
+            )
+
+
 def build_trainer(
     config: TrainConfig, output: Path, callbacks: list[L.Callback], loggers: Any, steps_per_epoch: int
 ) -> L.Trainer:
@@ -192,6 +223,8 @@ def build_run(config: TrainConfig, resume: bool = False) -> Run:
     """Check the output folder, seed, and build the data, model, callbacks, loggers and trainer of a run, in that
     order and once each: nothing is changed after it is built."""
     config.validate()
+    world_size = expected_world_size(config)
+    check_machine(config, world_size)  # before anything is written or read
     output = writable_folder(config.output)
     last = output / LAST
     if last.exists() and not resume:
@@ -208,8 +241,9 @@ def build_run(config: TrainConfig, resume: bool = False) -> Run:
     train_split, val_split = probe.train_split, probe.val_split
     train_images = len(train_split.base)  # type: ignore[arg-type]
     if config.sample_budget:  # the one setting derived from the data: epochs from the budget
-        config = dataclasses.replace(config, epochs=math.ceil(config.sample_budget / train_images))
-    world_size = expected_world_size(config)
+        epochs = math.ceil(config.sample_budget / train_images)
+        source = f"derived: ceil(sample_budget {config.sample_budget} / {train_images} images)"
+        config = dataclasses.replace(config, epochs=epochs, sources={**config.sources, "epochs": source})
     steps = steps_per_epoch(train_images, world_size, config)
     datamodule = ImageDataModule(config, image_size, train_split, val_split)
     num_classes = datamodule.num_classes

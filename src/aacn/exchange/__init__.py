@@ -7,7 +7,16 @@ model's own ``save_pretrained`` method calls it and the models' files must not i
 users find it, with everything else that exchanges models.
 """
 
-from ..models.pretrained import CONFIG, WEIGHTS, PretrainedError, from_pretrained, save_pretrained
+from ..models.errors import PretrainedError, PretrainedNotFoundError
+from ..models.pretrained import CONFIG, WEIGHTS, from_pretrained, save_pretrained
 from .checkpoint import export_pretrained
 
-__all__ = ["CONFIG", "WEIGHTS", "PretrainedError", "export_pretrained", "from_pretrained", "save_pretrained"]
+__all__ = [
+    "CONFIG",
+    "WEIGHTS",
+    "PretrainedError",
+    "PretrainedNotFoundError",
+    "export_pretrained",
+    "from_pretrained",
+    "save_pretrained",
+]

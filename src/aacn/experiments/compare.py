@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class CompareOptions:
     command: str = "aacn compare"
     train_sizes: tuple[int, ...] | None = None  # a sample-efficiency study over these training-set sizes
     protocol: Path | None = None  # the study's protocol file, whose hash (and commit) the report records
+    overrides: dict[str, Any] = field(default_factory=dict)  # the settings train_flags set, checked before any run
 
 
 # The model pair `aacn compare --dataset D` trains when no --models is given: a plain model and its AA twin.
@@ -122,7 +123,7 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
     if len(set(models)) != len(models):
         raise ConfigError(f"--models lists a model twice: {','.join(models)}")
     # Resolve once up front: a bad model name or recipe fails before any training starts.
-    configs = {m: resolve_config(options.recipe, dataset=options.dataset, model=m) for m in models}
+    configs = {m: resolve_config(options.recipe, dataset=options.dataset, model=m, **options.overrides) for m in models}
     writable_folder(options.output)
     if options.protocol is not None and not options.protocol.is_file():
         raise ConfigError(

@@ -12,9 +12,10 @@ import warnings
 from typing import Any
 
 from . import detection, resnet, wide_resnet  # noqa: F401  (importing a family registers its models)
+from .errors import PretrainedError, PretrainedNotFoundError
 from .paper import PAPER, PaperFigures
 from .placement import AttentionConfig
-from .pretrained import PretrainedError, from_pretrained, save_pretrained
+from .pretrained import from_pretrained, save_pretrained
 from .profile import Profile, profile
 from .registry import ModelSpec, check_overrides, create_model, get_spec, list_models, register_model
 from .resnet import BasicBlock, Bottleneck, ResNet
@@ -39,6 +40,7 @@ __all__ = [
     "ModelSpec",
     "PaperFigures",
     "PretrainedError",
+    "PretrainedNotFoundError",
     "Profile",
     "ResNet",
     "WideBasicBlock",

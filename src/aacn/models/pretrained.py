@@ -17,16 +17,11 @@ from torch import nn
 
 from ..utils import atomic_write_bytes, atomic_write_text
 from ..utils.extras import require_extra
+from .errors import PretrainedError, PretrainedNotFoundError
 from .registry import create_model
 from .timm import aacn_name, timm_name
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
-
-
-class PretrainedError(ValueError):
-    """A folder or Hub repository that does not hold an aacn model; names it and what is missing."""
-
-    exit_code = 3
 
 
 def save_pretrained(model: nn.Module, folder: str | Path) -> Path:
@@ -52,11 +47,15 @@ def save_pretrained(model: nn.Module, folder: str | Path) -> Path:
 
 
 def _local_folder(source: str | Path) -> Path:
+    if not isinstance(source, (str, Path)):
+        raise PretrainedError(f"from_pretrained takes a folder or a Hub id (user/name), got {source!r}")
     path = Path(source)
     if path.is_dir():
         return path
     if path.exists() or str(source).startswith((".", "/")) or str(source).count("/") != 1:
-        raise PretrainedError(f"{source} is not a folder holding {CONFIG} and {WEIGHTS}, nor a Hub id (user/name)")
+        raise PretrainedNotFoundError(
+            f"{source} is not a folder holding {CONFIG} and {WEIGHTS}, nor a Hub id (user/name)"
+        )
     require_extra("hub", "from_pretrained of a Hub id")
     from huggingface_hub import snapshot_download
 
@@ -74,15 +73,27 @@ def from_pretrained(source: str | Path, **overrides: Any) -> nn.Module:
     folder = _local_folder(source)
     missing = [name for name in (CONFIG, WEIGHTS) if not (folder / name).is_file()]
     if missing:
-        raise PretrainedError(f"{folder} holds no {' or '.join(missing)}; it is not an aacn save_pretrained folder")
+        raise PretrainedNotFoundError(
+            f"{folder} holds no {' or '.join(missing)}; it is not an aacn save_pretrained folder"
+        )
     try:
         config = json.loads((folder / CONFIG).read_text())
         name, num_classes = aacn_name(config["architecture"]), config["num_classes"]
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        saved_args = config.get("model_args", {})
+        if not isinstance(saved_args, dict):
+            raise TypeError(f"model_args must be a mapping, got {saved_args!r}")
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
         raise PretrainedError(f"{folder / CONFIG} is not an aacn model config ({error})") from None
-    model = create_model(name, num_classes=num_classes, **{**config.get("model_args", {}), **overrides})
     try:
-        model.load_state_dict(load_file(str(folder / WEIGHTS)))
+        model = create_model(name, num_classes=num_classes, **{**saved_args, **overrides})
+    except ValueError as error:
+        raise PretrainedError(f"{folder / CONFIG} does not build {name}: {error}") from None
+    try:
+        weights = load_file(str(folder / WEIGHTS))
+    except Exception as error:  # safetensors' own error type for a truncated or foreign file
+        raise PretrainedError(f"{folder / WEIGHTS} is not a readable safetensors file ({error})") from None
+    try:
+        model.load_state_dict(weights)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[0]
         raise PretrainedError(f"{folder / WEIGHTS} does not fit {name}: {first}") from None

@@ -28,6 +28,7 @@ from typing import Any
 from torch import nn
 
 from ..utils.extras import require_extra
+from .errors import PretrainedError
 from .registry import create_model, get_spec, list_models, pretrained_cfg
 
 PAPER_IDS = "arXiv:1904.09925"
@@ -79,12 +80,26 @@ def _entrypoint(name: str) -> Callable[..., nn.Module]:
     def entrypoint(pretrained: bool = False, **kwargs: Any) -> nn.Module:
         from timm.models import build_model_with_cfg
 
+        if pretrained and not _has_weights_source(kwargs.get("pretrained_cfg"), kwargs.get("pretrained_cfg_overlay")):
+            raise PretrainedError(
+                f"aacn publishes no trained weights for {registered}; load yours with timm.create_model("
+                f"'local-dir:FOLDER', pretrained=True) (a save_pretrained folder) or 'hf-hub:user/name'"
+            )
         return build_model_with_cfg(_builder(name), registered, pretrained, **kwargs)
 
     entrypoint.__name__ = entrypoint.__qualname__ = registered
     entrypoint.__module__ = __name__
     entrypoint.__doc__ = f"aacn's {name} (create_model({name!r}) in aacn)."
     return entrypoint
+
+
+def _has_weights_source(*cfgs: Any) -> bool:
+    """Does a pretrained config timm hands over name a weights file, URL or Hub repository?"""
+    for cfg in cfgs:
+        values = cfg if isinstance(cfg, dict) else getattr(cfg, "__dict__", {}) if cfg is not None else {}
+        if any(values.get(key) for key in ("file", "url", "hf_hub_id", "state_dict")):
+            return True
+    return False
 
 
 def _default_cfg(name: str) -> dict[str, Any]:

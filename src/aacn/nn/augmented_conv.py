@@ -38,9 +38,15 @@ torch.fx.wrap("table_for_length")
 SizeArg = int | tuple[int, int]
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _pair(value: SizeArg, name: str) -> tuple[int, int]:
+    if not isinstance(value, (int, tuple, list)) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a positive int or a pair of positive ints (H, W), got {value!r}")
     pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
+    if len(pair) != 2 or not all(_is_int(v) and v >= 1 for v in pair):
         raise ValueError(f"{name} must be a positive int or a pair of positive ints (H, W), got {value!r}")
     return pair  # type: ignore[return-value]
 
@@ -117,15 +123,23 @@ class AugmentedConv2d(nn.Module):
             warnings.warn("chunk_size is now tile_rows", DeprecationWarning, stacklevel=2)
             tile_rows = chunk_size if tile_rows is None else tile_rows
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("stride", stride)):
-            if not isinstance(value, int) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+        for name, value in (("dk", dk), ("dv", dv)):
+            if not _is_int(value) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        flags = (("relative", relative), ("attn_downsample", attn_downsample), ("bias", bias),
+                 ("interpolate_rel_pos", interpolate_rel_pos))  # fmt: skip
+        for name, value in flags:
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+        if not _is_int(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd int ('same' padding), got {kernel_size!r}")
-        if not isinstance(num_heads, int) or num_heads < 1:
-            raise ValueError(f"num_heads must be >= 1, got {num_heads!r}")
+        if not _is_int(num_heads) or num_heads < 1:
+            raise ValueError(f"num_heads must be an int >= 1, got {num_heads!r}")
         if attention_impl not in ATTENTION_IMPLS:
             raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {attention_impl!r}")
-        if tile_rows is not None and (not isinstance(tile_rows, int) or tile_rows < 1):
+        if tile_rows is not None and (not _is_int(tile_rows) or tile_rows < 1):
             raise ValueError(f"tile_rows must be a positive int or None (automatic), got {tile_rows!r}")
         if dv < 0 or dv > out_channels:
             raise ValueError(f"dv must lie in [0, out_channels={out_channels}], got dv={dv}")
@@ -287,12 +301,17 @@ def ratio_depths(
     out_channels: int, key_ratio: float, value_ratio: float, num_heads: int, min_key_dim_per_head: int = 20
 ) -> tuple[int, int]:
     """(dk, dv) for the paper's ratios: rounded down to multiples of num_heads, dk >= min_key_dim_per_head * Nh."""
-    if not 0.0 <= value_ratio <= 1.0:
-        raise ValueError(f"value_ratio must lie in [0, 1], got {value_ratio}")
-    if key_ratio <= 0:
-        raise ValueError(f"key_ratio must be > 0, got {key_ratio}")
-    if not isinstance(num_heads, int) or num_heads < 1:
-        raise ValueError(f"num_heads must be >= 1, got {num_heads!r}")
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    if not number(value_ratio) or not 0.0 <= value_ratio <= 1.0:
+        raise ValueError(f"value_ratio must lie in [0, 1], got {value_ratio!r}")
+    if not number(key_ratio) or key_ratio <= 0:
+        raise ValueError(f"key_ratio must be > 0, got {key_ratio!r}")
+    if not _is_int(num_heads) or num_heads < 1:
+        raise ValueError(f"num_heads must be an int >= 1, got {num_heads!r}")
+    if not _is_int(out_channels) or out_channels < 1:
+        raise ValueError(f"out_channels must be a positive int, got {out_channels!r}")
+    if not _is_int(min_key_dim_per_head) or min_key_dim_per_head < 0:
+        raise ValueError(f"min_key_dim_per_head must be an int >= 0, got {min_key_dim_per_head!r}")
     # the epsilon keeps 0.29 * 100 = 28.999999999999996 from rounding down to 28
     dk = math.floor(key_ratio * out_channels + 1e-9) // num_heads * num_heads
     dv = math.floor(value_ratio * out_channels + 1e-9) // num_heads * num_heads

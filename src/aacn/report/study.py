@@ -153,6 +153,8 @@ def adequate_epochs(train_top1: TrainCurves, ladder: tuple[int, ...], level: flo
     epoch of its (longer) training curve, is at least ``level``; None if no rung is adequate. ``train_top1`` maps
     (size, model, seed) to {epoch (0-based): training top-1}. Reading a longer cosine run mid-way is conservative: a
     run of that length would end at a lower learning rate."""
+    if not train_top1:
+        raise ValueError("no pilot run to read: adequacy needs the training curves of at least one run")
     for epochs in sorted(ladder):
         if all(curve.get(epochs - 1, 0.0) >= level for curve in train_top1.values()):
             return epochs
