@@ -114,6 +114,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         return 0
     from .exchange import CONFIG, WEIGHTS, export_pretrained
 
+    if args.dynamo:
+        raise ValueError("--dynamo chooses the ONNX exporter; it applies to --format onnx only")
     if args.format == "safetensors":
         print("aacn export: --format safetensors now writes the save_pretrained folder (0.4)", file=sys.stderr)
     folder = export_pretrained(args.checkpoint, args.output, ema=args.ema)

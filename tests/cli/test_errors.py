@@ -301,3 +301,8 @@ def test_compare_checks_its_lists_and_the_run_settings_before_any_run(
     assert main(["compare", "--dataset", "digits", *argv, "--output", str(tmp_path / "c")]) == 2
     assert re.search(message, _one_line(capsys))
     assert not (tmp_path / "c").exists()
+
+
+def test_export_refuses_an_option_of_another_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--checkpoint", str(tmp_path / "best.ckpt"), "--dynamo"]) == 2
+    assert "--dynamo chooses the ONNX exporter; it applies to --format onnx only" in _one_line(capsys)

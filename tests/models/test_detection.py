@@ -148,3 +148,18 @@ def test_aacn_models_without_torchvision_says_what_detection_needs(tmp_path: Pat
     assert "| aa_resnet50 | 224x224 |" in done.stdout
     assert "the detection models (retinanet_*) need torchvision: pip install 'aacn[detection]'" in done.stdout
     assert "| retinanet_" not in done.stdout
+
+
+def test_detector_sizes_and_classes_are_checked() -> None:
+    pytest.importorskip("torchvision")
+    from aacn.models.detection import retinanet
+
+    for kwargs, message in (
+        ({"max_size": 0}, r"max_size must be a positive int \(pixels\), got 0"),
+        ({"min_size": 900, "max_size": 800}, r"min_size=900 exceeds max_size=800"),
+        ({"min_size": "big"}, r"min_size must be a positive int"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            retinanet("resnet50", 3, **kwargs)
+    with pytest.raises(ValueError, match=r"num_classes must be an int >= 2"):
+        retinanet("resnet50", 1)

@@ -112,6 +112,15 @@ def retinanet(
         backbone_overrides: ``create_model`` overrides for a backbone given by name (e.g. ``{"key_ratio": 0.25}``).
         kwargs: passed to ``torchvision.models.detection.RetinaNet`` (``anchor_generator``, ``score_thresh``, ...).
     """
+    for name, value in (("min_size", min_size), ("max_size", max_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int (pixels), got {value!r}")
+    if min_size > max_size:
+        raise ValueError(f"min_size={min_size} exceeds max_size={max_size}; RetinaNet needs min_size <= max_size")
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
+        raise ValueError(
+            f"num_classes must be an int >= 2 (the object classes and the background), got {num_classes!r}"
+        )
     require_extra("detection", "aacn.models.detection")
     from torchvision.models.detection import RetinaNet
     from torchvision.models.detection.backbone_utils import BackboneWithFPN
