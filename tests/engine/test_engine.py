@@ -105,7 +105,7 @@ def test_every_setting_is_a_flag_and_the_flags_round_trip() -> None:
     from aacn.config import SETTINGS, add_setting_flags, setting_flags, setting_overrides
     from aacn.engine import TrainConfig
 
-    settable = {f.name for f in dataclasses.fields(TrainConfig)} - {"recipe", "source"}
+    settable = {f.name for f in dataclasses.fields(TrainConfig)} - {"recipe", "source", "sources"}
     assert {f.name for f in SETTINGS} == settable
     parser = argparse.ArgumentParser()
     add_setting_flags(parser)

@@ -48,8 +48,8 @@ def test_the_layer_takes_the_traceable_path_under_every_tracer(monkeypatch: pyte
     from aacn.nn import attention
 
     seen: list[bool] = []
-    real = attention.relative_attention
-    monkeypatch.setattr(attention, "relative_attention", lambda *a, **k: seen.append(True) or real(*a, **k))
+    real = attention.relative_attention_nd
+    monkeypatch.setattr(attention, "relative_attention_nd", lambda *a, **k: seen.append(True) or real(*a, **k))
     model = create_model("aa_resnet18_cifar", num_classes=3).eval()
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():

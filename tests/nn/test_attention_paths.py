@@ -18,6 +18,8 @@ from aacn.nn.attention import (
 from aacn.nn.chunked_attention import LOGIT_FORMS, chunked_relative_attention, default_logit_form, work_dtype
 from reference import reference_augmented_conv
 
+KEPT = 4  # ChunkedRelativeAttention saves (q, k, v, out, kept softmax or None, *tables)
+
 
 def _inputs(batch=2, heads=3, height=4, width=5, dk=6, dv=2, relative=True):
     torch.manual_seed(0)
@@ -64,7 +66,7 @@ def test_chunked_equals_eager_with_gradients(
     got = chunked_relative_attention(
         q, k, v, height, width, rel_h, rel_w, tile_rows, tile_matrices, keep_probabilities=keep, logit_form=form
     )
-    kept = got.grad_fn.saved_tensors[-1] if hasattr(got.grad_fn, "saved_tensors") else None
+    kept = got.grad_fn.saved_tensors[KEPT] if hasattr(got.grad_fn, "saved_tensors") else None
     assert (kept is not None) == keep, "the softmax is kept exactly when asked for"
     _assert_same_values_and_gradients(got, expected, inputs)
 
@@ -146,8 +148,8 @@ def test_appendix_baseline_computes_the_same_function() -> None:
 
 
 def _kept(out: torch.Tensor) -> bool:
-    """Did the chunked path keep the softmax for backward (its last saved tensor)?"""
-    return out.grad_fn.saved_tensors[-1] is not None
+    """Did the chunked path keep the softmax for backward (its saved tensor KEPT)?"""
+    return out.grad_fn.saved_tensors[KEPT] is not None
 
 
 def test_auto_dispatch() -> None:
@@ -197,13 +199,13 @@ def test_cuda_auto_takes_flex_and_falls_back_to_sdpa(monkeypatch: pytest.MonkeyP
         calls.append(1)
         raise RuntimeError("triton: no kernel for this shape")
 
-    monkeypatch.setattr(flex_attention, "flex_relative_attention", broken)
+    monkeypatch.setattr(flex_attention, "flex_relative_attention_nd", broken)
     with pytest.warns(RuntimeWarning, match=r"FlexAttention failed on cpu \(RuntimeError: triton: no kernel.*SDPA"):
-        got = attention._flex_or_fallback(q, k, v, 4, 5, rel_h, rel_w, fallback=True)
+        got = attention._flex_or_fallback(q, k, v, (4, 5), (rel_h, rel_w), fallback=True)
     torch.testing.assert_close(got, expected)
     assert attention._auto_impl(cuda) == "sdpa" and calls == [1]
     with pytest.raises(RuntimeError, match="no kernel"):  # asked for by name: the error, not a fallback
-        attention._flex_or_fallback(q, k, v, 4, 5, rel_h, rel_w, fallback=False)
+        attention._flex_or_fallback(q, k, v, (4, 5), (rel_h, rel_w), fallback=False)
     # auto's SDPA choice is carried out (not the CPU chunked path) and computes the same function
     monkeypatch.setattr(attention, "_auto_impl", lambda device, dtype: "sdpa")
     got, _ = attend(q, k, v, 4, 5, rel_h, rel_w)

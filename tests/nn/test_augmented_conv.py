@@ -263,7 +263,7 @@ def test_from_ratios_follows_the_paper() -> None:
         (dict(dk=0, dv=8, num_heads=4), r"key depth per head dk/num_heads = 0/4 is below 1"),
         (dict(dk=8, dv=8, num_heads=4, kernel_size=2), r"kernel_size must be a positive odd int"),
         (dict(dk=8, dv=8, num_heads=4, max_size=None), r"relative=True needs max_size=\(H, W\)"),
-        (dict(dk=8, dv=8, num_heads=4, max_size=(0, 3)), r"max_size must be a positive int or a pair"),
+        (dict(dk=8, dv=8, num_heads=4, max_size=(0, 3)), r"max_size must be a positive int or 2 positive ints"),
     ],
 )
 def test_construction_errors(kwargs: dict, message: str) -> None:

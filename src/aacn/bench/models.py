@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..models import create_model
-from ..nn import AugmentedConv2d
+from ..nn import AugmentedConvNd
 from .harness import Harness, Measurement, with_ratios
 
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")  # as `aacn train --precision` names them
@@ -83,7 +83,7 @@ def bench_models(
         torch.manual_seed(0)
         model = create_model(name).to(harness.device, memory_format=memory_format)
         for module in model.modules():
-            if impl is not None and isinstance(module, AugmentedConv2d):
+            if impl is not None and isinstance(module, AugmentedConvNd):
                 module.attention_impl = impl
         steps[case] = model_step(model, x, y, mode, precision, compiled)
     return with_ratios(harness.measure_in_turns(group, steps), plain)

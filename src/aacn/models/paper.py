@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PaperFigures:
-    params_m: float  # millions of parameters
-    gflops: float  # 2 x multiply-adds, at the paper's input size
+    params_m: float | None  # millions of parameters (None: not reported)
+    gflops: float | None  # 2 x multiply-adds, at the paper's input size (None: not reported)
     top1: float | None  # percent
     top5: float | None
     source: str

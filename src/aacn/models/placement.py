@@ -10,6 +10,7 @@ from typing import Any
 from torch import nn
 
 from ..nn import AugmentedConv2d, attention_grid_size
+from ..nn.position_encoding import POSITION_ENCODINGS
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class AttentionConfig:
     relative: bool = True
     input_size: int | tuple[int, int] = 224
     interpolate_rel_pos: bool = False
+    position_encoding: str | None = None  # None: relative (or none with relative=False); see AugmentedConv2d
 
     def __post_init__(self) -> None:
         """Every field checked here, once: a bad value is a ValueError naming it and what would be valid."""
@@ -52,6 +54,8 @@ class AttentionConfig:
              "an int >= 0"),
             ("relative", isinstance(self.relative, bool), "true or false"),
             ("interpolate_rel_pos", isinstance(self.interpolate_rel_pos, bool), "true or false"),
+            ("position_encoding", self.position_encoding in (None, *POSITION_ENCODINGS),
+             f"one of {', '.join(POSITION_ENCODINGS)}"),
         )  # fmt: skip
         for name, valid, what in checks:
             if not valid:
@@ -109,6 +113,7 @@ def conv3x3(
         num_heads=attention.num_heads,
         min_key_dim_per_head=attention.min_key_dim_per_head,
         relative=attention.relative,
+        position_encoding=attention.position_encoding,
         max_size=attention_grid_size(grid, stride, downsample),
         attn_downsample=downsample,
         interpolate_rel_pos=attention.interpolate_rel_pos,

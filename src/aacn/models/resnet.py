@@ -392,3 +392,82 @@ def aa_resnet152_cifar(
     """AA-ResNet-152 with a CIFAR stem: the bottleneck rule, k = 0.2, v = 0.1."""
     return _augmented("aa_resnet152_cifar", 152, "cifar", num_classes, attention,
                       zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+# ---------------------------------------------------------------- the paper's ablations on AA-ResNet-50 (ImageNet)
+# The attention share (arXiv v1, k = v): every 3x3 conv of stages 2-4 augmented with k = v = r, at least 20 key
+# dimensions per head. "Fully attentional" (r = 1.0) is the same rule at r = 1: dv = out_channels (no convolution
+# branch) and dk = max(out_channels, 8 * 20): 19.38M parameters, the paper's 19.4M.
+KV_ABLATION = "ImageNet 224x224 (arXiv v1, attention share k = v)"
+
+
+def _kv(ratio: float) -> AttentionConfig:
+    return BOTTLENECK_224.replace(key_ratio=ratio, value_ratio=ratio)
+
+
+@register_model(num_classes=1000, input_size=224, attention=_kv(0.25),
+                paper=PaperFigures(24.3, None, 77.7, None, KV_ABLATION))  # fmt: skip
+def aa_resnet50_kv25(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3,
+                     **attention: Any) -> ResNet:  # fmt: skip
+    """AA-ResNet-50 with k = v = 0.25 (arXiv v1's AA-ResNet-50)."""
+    return _augmented("aa_resnet50_kv25", 50, "imagenet", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, attention=_kv(0.5),
+                paper=PaperFigures(22.3, None, 77.3, None, KV_ABLATION))  # fmt: skip
+def aa_resnet50_kv50(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3,
+                     **attention: Any) -> ResNet:  # fmt: skip
+    """AA-ResNet-50 with k = v = 0.5."""
+    return _augmented("aa_resnet50_kv50", 50, "imagenet", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, attention=_kv(0.75),
+                paper=PaperFigures(20.7, None, 76.7, None, KV_ABLATION))  # fmt: skip
+def aa_resnet50_kv75(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3,
+                     **attention: Any) -> ResNet:  # fmt: skip
+    """AA-ResNet-50 with k = v = 0.75."""
+    return _augmented("aa_resnet50_kv75", 50, "imagenet", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, attention=_kv(1.0),
+                paper=PaperFigures(19.4, None, 73.9, None, KV_ABLATION))  # fmt: skip
+def aa_resnet50_kv100(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3,
+                      **attention: Any) -> ResNet:  # fmt: skip
+    """AA-ResNet-50 fully attentional in stages 2-4 (k = v = 1.0: no convolution branch in those 3x3 convs)."""
+    return _augmented("aa_resnet50_kv100", 50, "imagenet", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+# Position encodings (the paper's position-encoding ablation on AA-ResNet-50: none 77.5, 2-D sine 77.5, CoordConv
+# 77.5, relative 77.7 top-1); the relative one is aa_resnet50 itself.
+POSITION_ABLATION = "ImageNet 224x224 (position-encoding ablation)"
+
+
+@register_model(num_classes=1000, input_size=224, attention=BOTTLENECK_224.replace(position_encoding="none"),
+                paper=PaperFigures(None, None, 77.5, None, POSITION_ABLATION))  # fmt: skip
+def aa_resnet50_pe_none(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3,
+                        **attention: Any) -> ResNet:  # fmt: skip
+    """AA-ResNet-50 without position encoding: content-only attention."""
+    return _augmented("aa_resnet50_pe_none", 50, "imagenet", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, attention=BOTTLENECK_224.replace(position_encoding="sine"),
+                paper=PaperFigures(None, None, 77.5, None, POSITION_ABLATION))  # fmt: skip
+def aa_resnet50_pe_sine(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3,
+                        **attention: Any) -> ResNet:  # fmt: skip
+    """AA-ResNet-50 with 2-D sinusoidal encodings added to the attention input."""
+    return _augmented("aa_resnet50_pe_sine", 50, "imagenet", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+@register_model(num_classes=1000, input_size=224, attention=BOTTLENECK_224.replace(position_encoding="coordconv"),
+                paper=PaperFigures(None, None, 77.5, None, POSITION_ABLATION))  # fmt: skip
+def aa_resnet50_pe_coordconv(*, num_classes: int = 1000, zero_init_residual: bool = False, in_chans: int = 3,
+                             **attention: Any) -> ResNet:  # fmt: skip
+    """AA-ResNet-50 with coordinate channels appended to the attention input (CoordConv)."""
+    return _augmented("aa_resnet50_pe_coordconv", 50, "imagenet", num_classes, attention,
+                      zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip

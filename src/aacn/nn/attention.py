@@ -1,17 +1,45 @@
-"""Multi-head 2-D self-attention with relative position logits: the eager reference path and the dispatch
-between it and the chunked, FlexAttention and SDPA paths (:func:`attend`).
+"""Multi-head self-attention with relative position logits on a grid of 1, 2 or 3 axes: the eager reference path and
+the dispatch between it and the chunked, FlexAttention and SDPA paths (:func:`attend_nd`; :func:`attend` and
+:func:`relative_attention` are the 2-D forms).
 
-Shapes: B batch, Nh heads, H x W grid (HW tokens), dkh / dvh key / value channels per head.
+Shapes: B batch, Nh heads, a grid of shape (L_1, ..., L_N) (T = prod tokens; 2-D: H x W, HW tokens), dkh / dvh key
+/ value channels per head.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
 from torch import Tensor
 
-from .relative_position import relative_bias
+from .relative_position import relative_bias_nd
+
+
+def relative_attention_nd(
+    q: Tensor, k: Tensor, v: Tensor, shape: tuple[int, ...], tables: tuple[Tensor, ...] | None = None
+) -> tuple[Tensor, Tensor]:
+    """softmax(q k^T + sum_a S_a) v per head on an N-D grid of ``shape``, returning the output and the weights.
+
+    q, k: (B, Nh, T, dkh) with T = prod(shape), q already multiplied by dkh ** -0.5 (so the scale applies to the
+    relative logits too); v: (B, Nh, T, dvh); ``tables``: one (2 L_a - 1, dkh) table per axis, cut to this grid,
+    or None for content-only attention. Returns out (B, Nh, T, dvh) and weights (B, Nh, T, T), rows summing to one.
+    """
+    batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
+    if tables is not None:
+        # The relative bias fused into the q k^T product. Out of place on purpose: in-place adds on a view of the
+        # logits make autograd copy the whole (T)^2 gradient once per add in backward.
+        bias = relative_bias_nd(q, shape, tables).view(batch * heads, tokens, tokens)
+        logits = torch.baddbmm(
+            bias, q.reshape(batch * heads, tokens, -1), k.reshape(batch * heads, tokens, -1).transpose(-1, -2)
+        )
+        logits = logits.view(batch, heads, tokens, tokens)
+    else:
+        logits = q @ k.transpose(-1, -2)  # (B, Nh, T, T)
+    # Softmax in at least float32 whatever the autocast dtype: low-precision exp over T keys loses too much.
+    weights = torch.softmax(logits, dim=-1, dtype=torch.promote_types(logits.dtype, torch.float32)).to(v.dtype)
+    return weights @ v, weights
 
 
 def relative_attention(
@@ -23,26 +51,16 @@ def relative_attention(
     rel_h: Tensor | None = None,
     rel_w: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """softmax(q k^T + S_H + S_W) v per head, returning the output and the attention weights.
+    """softmax(q k^T + S_H + S_W) v per head on an H x W grid (:func:`relative_attention_nd` in 2-D).
 
-    q, k: (B, Nh, HW, dkh), q already multiplied by dkh ** -0.5 (so the scale applies to the relative logits too);
-    v: (B, Nh, HW, dvh); rel_h: (2H - 1, dkh) and rel_w: (2W - 1, dkh) cut to this grid, or None for content-only.
-    Returns out (B, Nh, HW, dvh) and weights (B, Nh, HW, HW), rows summing to one.
+    q, k: (B, Nh, HW, dkh), q pre-scaled; v: (B, Nh, HW, dvh); rel_h: (2H - 1, dkh) and rel_w: (2W - 1, dkh) cut to
+    this grid, or None for content-only. Returns out (B, Nh, HW, dvh) and weights (B, Nh, HW, HW).
     """
-    batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
-    if rel_h is not None and rel_w is not None:
-        # The relative bias fused into the q k^T product. Out of place on purpose: in-place adds on a view of the
-        # logits make autograd copy the whole (HW)^2 gradient once per add in backward.
-        bias = relative_bias(q, height, width, rel_h, rel_w).view(batch * heads, tokens, tokens)
-        logits = torch.baddbmm(
-            bias, q.reshape(batch * heads, tokens, -1), k.reshape(batch * heads, tokens, -1).transpose(-1, -2)
-        )
-        logits = logits.view(batch, heads, tokens, tokens)
-    else:
-        logits = q @ k.transpose(-1, -2)  # (B, Nh, HW, HW)
-    # Softmax in at least float32 whatever the autocast dtype: low-precision exp over HW keys loses too much.
-    weights = torch.softmax(logits, dim=-1, dtype=torch.promote_types(logits.dtype, torch.float32)).to(v.dtype)
-    return weights @ v, weights
+    return relative_attention_nd(q, k, v, (height, width), _tables(rel_h, rel_w))
+
+
+def _tables(*tables: Tensor | None) -> tuple[Tensor, ...] | None:
+    return tables if all(t is not None for t in tables) else None  # type: ignore[return-value]
 
 
 ATTENTION_IMPLS = ("auto", "eager", "chunked", "flex", "sdpa")
@@ -87,39 +105,55 @@ def attend(
     need_weights: bool = False,
     tile_rows: int | None = None,
 ) -> tuple[Tensor, Tensor | None]:
-    """Relative attention by the chosen path; returns the output and, with ``need_weights``, the weights.
+    """Relative attention on an H x W grid by the chosen path (:func:`attend_nd` in 2-D)."""
+    return attend_nd(q, k, v, (height, width), _tables(rel_h, rel_w), impl=impl, need_weights=need_weights,
+                     tile_rows=tile_rows)  # fmt: skip
 
-    ``eager``: plain tensor ops, every (HW)^2 intermediate stored by autograd (the reference).
+
+def attend_nd(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    shape: tuple[int, ...],
+    tables: tuple[Tensor, ...] | None = None,
+    *,
+    impl: str = "auto",
+    need_weights: bool = False,
+    tile_rows: int | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """Relative attention on a grid of ``shape`` by the chosen path; returns the output and, with ``need_weights``,
+    the weights.
+
+    ``eager``: plain tensor ops, every T^2 intermediate stored by autograd (the reference).
     ``chunked``: tiles with a custom backward; from CHUNKED_MIN_TOKENS tokens it recomputes the softmax in backward
-    (memory linear in HW), below it keeps the softmax (small there). Any device; the CPU default.
+    (memory linear in T), below it keeps the softmax (small there). Any device; the CPU default.
     ``flex``: FlexAttention with a relative ``score_mod`` (CUDA training, CPU inference).
     ``sdpa``: scaled_dot_product_attention with the relative logits as an additive mask.
     ``auto``: on CUDA, ``flex`` where FlexAttention and Triton are present (``sdpa`` otherwise, and from then on if
     flex fails to build); elsewhere ``chunked``. Under any tracer (torch.compile, torch.export, fx, jit.trace, ONNX
-    export; they then see plain tensor ops)
-    and when the weights are asked for, always ``eager``. All paths compute the same function; the tests hold them
-    equal.
+    export; they then see plain tensor ops) and when the weights are asked for, always ``eager``. All paths compute
+    the same function; the tests hold them equal.
     """
     if impl not in ATTENTION_IMPLS:
         raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {impl!r}")
     if need_weights or impl == "eager" or _tracing(q):
-        out, weights = relative_attention(q, k, v, height, width, rel_h, rel_w)
+        out, weights = relative_attention_nd(q, k, v, shape, tables)
         return out, (weights if need_weights else None)
     chosen = _auto_impl(q.device, q.dtype) if impl == "auto" else impl
     if chosen == "flex":
-        return _flex_or_fallback(q, k, v, height, width, rel_h, rel_w, fallback=impl == "auto"), None
+        return _flex_or_fallback(q, k, v, shape, tables, fallback=impl == "auto"), None
     if chosen == "sdpa":
-        from .sdpa_attention import sdpa_relative_attention
+        from .sdpa_attention import sdpa_relative_attention_nd
 
-        return sdpa_relative_attention(q, k, v, height, width, rel_h, rel_w), None
-    from .chunked_attention import chunked_relative_attention
+        return sdpa_relative_attention_nd(q, k, v, shape, tables), None
+    from .chunked_attention import chunked_relative_attention_nd
 
-    tokens = height * width
+    tokens = math.prod(shape)
     tile_rows = tile_rows or default_tile_rows(tokens)
     tile_matrices = default_tile_matrices(tile_rows, tokens)
     keep = tokens < CHUNKED_MIN_TOKENS
-    return chunked_relative_attention(
-        q, k, v, height, width, rel_h, rel_w, tile_rows, tile_matrices, keep_probabilities=keep
+    return chunked_relative_attention_nd(
+        q, k, v, shape, tables, tile_rows, tile_matrices, keep_probabilities=keep
     ), None
 
 
@@ -141,24 +175,16 @@ def _auto_impl(device: torch.device, dtype: torch.dtype = torch.float32) -> str:
 
 
 def _flex_or_fallback(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    height: int,
-    width: int,
-    rel_h: Tensor | None,
-    rel_w: Tensor | None,
-    *,
-    fallback: bool,
+    q: Tensor, k: Tensor, v: Tensor, shape: tuple[int, ...], tables: tuple[Tensor, ...] | None, *, fallback: bool
 ) -> Tensor:
     """FlexAttention; when auto chose it and it fails to build, one warning and the SDPA path from then on."""
     global _flex_failed
-    from .flex_attention import flex_relative_attention
+    from .flex_attention import flex_relative_attention_nd
 
     if not fallback:
-        return flex_relative_attention(q, k, v, height, width, rel_h, rel_w)
+        return flex_relative_attention_nd(q, k, v, shape, tables)
     try:
-        return flex_relative_attention(q, k, v, height, width, rel_h, rel_w)
+        return flex_relative_attention_nd(q, k, v, shape, tables)
     except Exception as error:  # a compiler or kernel failure of any kind: the fallback computes the same function
         _flex_failed = f"{type(error).__name__}: {error}"
         warnings.warn(
@@ -167,6 +193,6 @@ def _flex_or_fallback(
             RuntimeWarning,
             stacklevel=3,
         )
-    from .sdpa_attention import sdpa_relative_attention
+    from .sdpa_attention import sdpa_relative_attention_nd
 
-    return sdpa_relative_attention(q, k, v, height, width, rel_h, rel_w)
+    return sdpa_relative_attention_nd(q, k, v, shape, tables)

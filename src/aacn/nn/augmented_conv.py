@@ -1,18 +1,21 @@
-"""AugmentedConv2d: a convolution concatenated with multi-head relative self-attention (Bello et al., 2019).
+"""Attention-augmented convolutions (Bello et al., 2019) on grids of 1, 2 or 3 axes: ``AugmentedConv1d`` (sequences),
+``AugmentedConv2d`` (images, the paper's layer), ``AugmentedConv3d`` (volumes, video).
 
     AAConv(X) = Concat[Conv(X), MHA(X)]        (channels: out - dv from the conv, then dv from attention)
     MHA(X)    = Concat[O_1 .. O_Nh] W^O         W^O a dv x dv 1x1 convolution
-    O_h       = Softmax((Q_h K_h^T + S_H + S_W) / sqrt(dkh)) V_h
+    O_h       = Softmax((Q_h K_h^T + sum_a S_a) / sqrt(dkh)) V_h      (2-D: S_H + S_W)
 
 Project decisions where the paper is silent or ambiguous (docs/paper.md gives the reasons):
 - q, k and v come from one 1x1 convolution, in that order; heads own contiguous channel blocks of each.
-- The relative tables are shared by all heads of the layer; each head dots its own queries with them, so the relative
-  logits differ per head. They are initialised with normal(std=dkh ** -0.5) (the paper's code passes that as the mean).
+- One relative table per axis (2-D: rel_h, rel_w; 1-D: rel_l; 3-D: rel_d, rel_h, rel_w), shared by all heads of the
+  layer; each head dots its own queries with them, so the relative logits differ per head. They are initialised
+  with normal(std=dkh ** -0.5) (the paper's code passes that as the mean).
 - q is scaled by dkh ** -0.5 before both the content and the relative products, as in the paper's code.
 - stride > 1: the convolution is strided; the attention branch attends over the input average-pooled with
   kernel = stride (ceil mode, so odd sizes give exactly the conv branch's output size).
-- attn_downsample: a 3x3 average pool of stride 2 before attention and a bilinear upsample after it (the paper's
-  memory trick for the first augmented stage). W^O runs at the low resolution: it commutes with the upsample.
+- attn_downsample: a 3x3 (3, 3x3x3) average pool of stride 2 before attention and a (bi-, tri-)linear upsample after
+  it (the paper's memory trick for the first augmented stage). W^O runs at the low resolution: it commutes with the
+  upsample.
 - dv == 0 is a plain convolution (no q, k, v, projection or tables; dk is ignored); dv == out_channels is fully
   attentional (no convolution branch).
 - A grid larger than ``max_size`` raises a ValueError, unless ``interpolate_rel_pos=True`` resamples the tables.
@@ -23,57 +26,86 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention import ATTENTION_IMPLS, attend
+from .attention import ATTENTION_IMPLS, attend_nd
+from .position_encoding import POSITION_ENCODINGS, coordinate_channels, sine_encoding
 from .relative_position import table_for_length
 
-# fx leaves patch the globals of the module that names them: name the imported one here too.
+# fx leaves patch the globals of the module that names them: name the imported ones here too.
 torch.fx.wrap("table_for_length")
+torch.fx.wrap("coordinate_channels")
+torch.fx.wrap("sine_encoding")
 
-SizeArg = int | tuple[int, int]
+SizeArg = int | tuple[int, ...]
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+TABLE_NAMES = {1: ("rel_l",), 2: ("rel_h", "rel_w"), 3: ("rel_d", "rel_h", "rel_w")}
+CONVS: dict[int, type[nn.Module]] = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+POOLS: dict[int, Callable[..., Tensor]] = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+UPSAMPLING = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _pair(value: SizeArg, name: str) -> tuple[int, int]:
+def _sizes(value: SizeArg, name: str, dims: int = 2) -> tuple[int, ...]:
+    """An int or ``dims`` positive ints, as a tuple of ``dims`` ints."""
+    what = f"a positive int or {dims} positive ints ({', '.join(AXES[dims])})"
     if not isinstance(value, (int, tuple, list)) or isinstance(value, bool):
-        raise ValueError(f"{name} must be a positive int or a pair of positive ints (H, W), got {value!r}")
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(_is_int(v) and v >= 1 for v in pair):
-        raise ValueError(f"{name} must be a positive int or a pair of positive ints (H, W), got {value!r}")
-    return pair  # type: ignore[return-value]
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    sizes = (value,) * dims if isinstance(value, int) else tuple(value)
+    if len(sizes) != dims or not all(_is_int(v) and v >= 1 for v in sizes):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return sizes
+
+
+def _pair(value: SizeArg, name: str) -> tuple[int, int]:
+    return _sizes(value, name, 2)  # type: ignore[return-value]
 
 
 @torch.fx.wrap
-def check_input(x: Tensor, in_channels: int) -> None:
-    """Fail with the values and the fix when the input is not (B, in_channels, H, W). An fx leaf."""
-    if x.dim() != 4:
-        raise ValueError(f"AugmentedConv2d expects a 4-D input (B, C, H, W), got shape {tuple(x.shape)}")
+def check_input(x: Tensor, in_channels: int, dims: int = 2) -> None:
+    """Fail with the values and the fix when the input is not (B, in_channels, *spatial). An fx leaf."""
+    layer = f"AugmentedConv{dims}d"
+    if x.dim() != dims + 2:
+        raise ValueError(
+            f"{layer} expects a {dims + 2}-D input (B, C, {', '.join(AXES[dims])}), got shape {tuple(x.shape)}"
+        )
     if x.shape[1] != in_channels:
         raise ValueError(
-            f"AugmentedConv2d was built for {in_channels} input channels but got {x.shape[1]} "
+            f"{layer} was built for {in_channels} input channels but got {x.shape[1]} "
             f"(input shape {tuple(x.shape)}); build it with in_channels={x.shape[1]}"
         )
 
 
-def attention_grid_size(input_size: SizeArg, stride: int = 1, attn_downsample: bool = False) -> tuple[int, int]:
-    """The grid the attention branch runs on for an input of ``input_size``: what ``max_size`` must cover."""
-    height, width = _pair(input_size, "input_size")
-    height, width = math.ceil(height / stride), math.ceil(width / stride)
-    if attn_downsample:  # 3x3 pool, stride 2, padding 1
-        height, width = (height - 1) // 2 + 1, (width - 1) // 2 + 1
-    return height, width
+@torch.fx.wrap
+def stride_pool(x: Tensor, stride: int, dims: int) -> Tensor:
+    """The mean over each stride-wide window (ceil mode: the last window takes what is left), clipped to sides
+    shorter than the stride (3-D pooling refuses a kernel larger than the input). An fx leaf."""
+    window = tuple(min(stride, x.shape[2 + axis]) for axis in range(dims))
+    return POOLS[dims](x, window, stride, ceil_mode=True)
 
 
-class AugmentedConv2d(nn.Module):
-    """Attention-augmented convolution: ``out_channels - dv`` conv channels followed by ``dv`` attention channels.
+def attention_grid_size(input_size: SizeArg, stride: int = 1, attn_downsample: bool = False) -> tuple[int, ...]:
+    """The grid the attention branch runs on for an input of ``input_size`` (an int: a square image; a tuple of 1-3
+    sides): what ``max_size`` must cover."""
+    sizes = _sizes(input_size, "input_size", 2 if isinstance(input_size, int) else max(1, len(input_size)))
+    sizes = tuple(math.ceil(side / stride) for side in sizes)
+    if attn_downsample:  # 3-wide pool, stride 2, padding 1
+        sizes = tuple((side - 1) // 2 + 1 for side in sizes)
+    return sizes
+
+
+class AugmentedConvNd(nn.Module):
+    """Attention-augmented convolution on a grid of ``spatial_dims`` axes: ``out_channels - dv`` conv channels
+    followed by ``dv`` attention channels. Use :class:`AugmentedConv1d`, :class:`AugmentedConv2d` or
+    :class:`AugmentedConv3d`.
 
     Args:
         in_channels: channels of the input.
@@ -83,19 +115,25 @@ class AugmentedConv2d(nn.Module):
         dk: total key (and query) depth, divisible by ``num_heads``.
         dv: total value depth (attention output channels), divisible by ``num_heads``, at most ``out_channels``.
         num_heads: number of attention heads Nh.
-        relative: add the 2-D relative position logits (False: content-only attention).
-        max_size: largest attention grid (H, W) the relative tables cover; see :func:`attention_grid_size`.
-        attn_downsample: attend over a 3x3/2 average-pooled grid and upsample the result bilinearly.
+        relative: add the relative position logits, one table per axis (False: content-only attention).
+        position_encoding: ``"relative"`` (the paper's default), ``"none"``, ``"coordconv"`` (coordinate channels
+            appended to the attention input) or ``"sine"`` (sinusoidal encodings added to it); None: relative
+            unless ``relative=False``. See :mod:`aacn.nn.position_encoding`.
+        max_size: largest attention grid the relative tables cover (an int for every side, or one per axis); see
+            :func:`attention_grid_size`.
+        attn_downsample: attend over a 3-wide stride-2 average-pooled grid and upsample the result (bi-, tri-)linearly.
         bias: add biases to the convolutions.
         interpolate_rel_pos: on a grid larger than ``max_size``, resample the tables instead of raising.
         attention_impl: ``"auto"`` (default), ``"eager"``, ``"chunked"``, ``"flex"`` or ``"sdpa"``; see
-            :func:`aacn.nn.attention.attend`.
+            :func:`aacn.nn.attention.attend_nd`.
         tile_rows: query rows per tile of the chunked path (None: automatic; ``chunk_size`` is its old name).
         device, dtype: where and in what dtype to create the parameters, as ``nn.Conv2d`` takes them.
 
-    Set ``capture_attention = True`` to keep the softmax weights (B, Nh, hw, hw) of the last forward pass in
+    Set ``capture_attention = True`` to keep the softmax weights (B, Nh, T, T) of the last forward pass in
     ``attention`` (detached); otherwise nothing is kept.
     """
+
+    spatial_dims: ClassVar[int] = 2
 
     def __init__(
         self,
@@ -111,6 +149,7 @@ class AugmentedConv2d(nn.Module):
         max_size: SizeArg | None = None,
         attn_downsample: bool = False,
         bias: bool = False,
+        position_encoding: str | None = None,
         interpolate_rel_pos: bool = False,
         attention_impl: str = "auto",
         tile_rows: int | None = None,
@@ -119,6 +158,7 @@ class AugmentedConv2d(nn.Module):
         chunk_size: int | None = None,
     ) -> None:
         super().__init__()
+        dims = self.spatial_dims
         if chunk_size is not None:
             warnings.warn("chunk_size is now tile_rows", DeprecationWarning, stacklevel=2)
             tile_rows = chunk_size if tile_rows is None else tile_rows
@@ -137,6 +177,19 @@ class AugmentedConv2d(nn.Module):
             raise ValueError(f"kernel_size must be a positive odd int ('same' padding), got {kernel_size!r}")
         if not _is_int(num_heads) or num_heads < 1:
             raise ValueError(f"num_heads must be an int >= 1, got {num_heads!r}")
+        if position_encoding is not None and position_encoding not in POSITION_ENCODINGS:
+            raise ValueError(
+                f"position_encoding must be one of {', '.join(POSITION_ENCODINGS)} or None, got {position_encoding!r}"
+            )
+        if position_encoding == "relative" and relative is False:
+            raise ValueError("relative=False contradicts position_encoding='relative'; give one of them")
+        encoding = position_encoding or ("relative" if relative else "none")
+        relative = encoding == "relative"
+        if encoding == "sine" and dv > 0 and in_channels % (2 * dims):
+            raise ValueError(
+                f"position_encoding='sine' needs in_channels divisible by {2 * dims} (sines and cosines for each of "
+                f"{dims} axes), got {in_channels}"
+            )
         if attention_impl not in ATTENTION_IMPLS:
             raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {attention_impl!r}")
         if tile_rows is not None and (not _is_int(tile_rows) or tile_rows < 1):
@@ -152,8 +205,8 @@ class AugmentedConv2d(nn.Module):
                 raise ValueError(f"key depth per head dk/num_heads = {dk}/{num_heads} is below 1; use dk >= num_heads")
             if relative and max_size is None:
                 raise ValueError(
-                    "relative=True needs max_size=(H, W), the largest attention grid the tables must cover "
-                    "(aacn.nn.attention_grid_size(input_size, stride, attn_downsample) computes it)"
+                    f"relative=True needs max_size=({', '.join(AXES[dims])}), the largest attention grid the tables "
+                    "must cover (aacn.nn.attention_grid_size(input_size, stride, attn_downsample) computes it)"
                 )
         else:
             dk = 0  # a plain convolution: no attention branch at all
@@ -166,7 +219,8 @@ class AugmentedConv2d(nn.Module):
         self.dv = dv
         self.num_heads = num_heads
         self.relative = relative and dv > 0
-        self.max_size = _pair(max_size, "max_size") if self.relative else None
+        self.position_encoding = encoding if dv > 0 else "none"
+        self.max_size = _sizes(max_size, "max_size", dims) if self.relative else None  # type: ignore[arg-type]
         self.attn_downsample = attn_downsample and dv > 0
         self.interpolate_rel_pos = interpolate_rel_pos
         self.attention_impl = attention_impl
@@ -175,26 +229,26 @@ class AugmentedConv2d(nn.Module):
         self.attention: Tensor | None = None
 
         factory = {"device": device, "dtype": dtype}
+        conv = CONVS[dims]
         conv_channels = out_channels - dv
         self.conv = (
-            nn.Conv2d(in_channels, conv_channels, kernel_size, stride, padding=kernel_size // 2, bias=bias, **factory)
+            conv(in_channels, conv_channels, kernel_size, stride, padding=kernel_size // 2, bias=bias, **factory)
             if conv_channels > 0
             else None
         )
         if dv > 0:
-            self.qkv = nn.Conv2d(in_channels, 2 * dk + dv, 1, bias=bias, **factory)
-            self.proj = nn.Conv2d(dv, dv, 1, bias=bias, **factory)
+            extra = dims if self.position_encoding == "coordconv" else 0  # one coordinate channel per axis
+            self.qkv = conv(in_channels + extra, 2 * dk + dv, 1, bias=bias, **factory)
+            self.proj = conv(dv, dv, 1, bias=bias, **factory)
         else:
             self.qkv = None
             self.proj = None
-        if self.relative:
-            max_h, max_w = self.max_size  # type: ignore[misc]
-            key_dim_per_head = dk // num_heads
-            self.rel_h = nn.Parameter(torch.empty(2 * max_h - 1, key_dim_per_head, **factory))
-            self.rel_w = nn.Parameter(torch.empty(2 * max_w - 1, key_dim_per_head, **factory))
-        else:
-            self.register_parameter("rel_h", None)
-            self.register_parameter("rel_w", None)
+        for index, name in enumerate(TABLE_NAMES[dims]):
+            if self.relative:
+                rows = 2 * self.max_size[index] - 1  # type: ignore[index]
+                self.register_parameter(name, nn.Parameter(torch.empty(rows, dk // num_heads, **factory)))
+            else:
+                self.register_parameter(name, None)
         self.reset_parameters()
 
     @classmethod
@@ -210,7 +264,7 @@ class AugmentedConv2d(nn.Module):
         num_heads: int = 8,
         min_key_dim_per_head: int = 20,
         **kwargs,
-    ) -> AugmentedConv2d:
+    ) -> AugmentedConvNd:
         """Build from the paper's ratios k = dk / out and v = dv / out.
 
         dk and dv are rounded down to multiples of ``num_heads``, then dk is raised to at least
@@ -224,17 +278,22 @@ class AugmentedConv2d(nn.Module):
     def key_dim_per_head(self) -> int:
         return self.dk // self.num_heads
 
+    @property
+    def tables(self) -> tuple[nn.Parameter, ...] | None:
+        """The relative tables, one per axis (None without relative logits)."""
+        if not self.relative:
+            return None
+        return tuple(getattr(self, name) for name in TABLE_NAMES[self.spatial_dims])
+
     def reset_parameters(self) -> None:
         for conv in (self.conv, self.qkv, self.proj):
             if conv is not None:
                 conv.reset_parameters()
-        if self.rel_h is not None and self.rel_w is not None:
-            std = self.key_dim_per_head**-0.5
-            nn.init.normal_(self.rel_h, std=std)
-            nn.init.normal_(self.rel_w, std=std)
+        for table in self.tables or ():
+            nn.init.normal_(table, std=self.key_dim_per_head**-0.5)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, self.spatial_dims)
         if self.qkv is None:
             return self.conv(x)  # type: ignore[misc]
         attended = self._attend(x)
@@ -242,47 +301,47 @@ class AugmentedConv2d(nn.Module):
             return attended
         return torch.cat([self.conv(x), attended], dim=1)
 
+    def _spatial(self, x: Tensor) -> tuple[int, ...]:
+        # one dim at a time, not x.shape[2:]: under fx the shape is a proxy that cannot be iterated
+        return tuple(x.shape[2 + axis] for axis in range(self.spatial_dims))
+
     def _attend(self, x: Tensor) -> Tensor:
-        """The attention branch: (B, in, H, W) -> (B, dv, H', W') with H', W' the conv branch's output size."""
+        """The attention branch: (B, in, *grid) -> (B, dv, *grid') with grid' the conv branch's output size."""
+        pool = POOLS[self.spatial_dims]
         if self.stride > 1:
-            x = F.avg_pool2d(x, self.stride, self.stride, ceil_mode=True)
-        out_size = (x.shape[-2], x.shape[-1])
+            x = stride_pool(x, self.stride, self.spatial_dims)
+        out_size = self._spatial(x)
         if self.attn_downsample:
-            x = F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False)
-        batch, height, width = x.shape[0], x.shape[-2], x.shape[-1]
+            x = pool(x, 3, 2, padding=1, count_include_pad=False)
+        batch, shape = x.shape[0], self._spatial(x)
         heads, dkh, dvh = self.num_heads, self.dk // self.num_heads, self.dv // self.num_heads
+        if self.position_encoding == "coordconv":
+            x = torch.cat([x, coordinate_channels(x)], dim=1)
+        elif self.position_encoding == "sine":
+            x = x + sine_encoding(x.shape[1], shape, x)
 
         q, k, v = self.qkv(x).split([self.dk, self.dk, self.dv], dim=1)  # type: ignore[misc]
-        # (B, Nh * d, h, w) -> (B, Nh, d, hw) -> (B, Nh, hw, d): head n owns channels [n*d, (n+1)*d)
+        # (B, Nh * d, *grid) -> (B, Nh, d, T) -> (B, Nh, T, d): head n owns channels [n*d, (n+1)*d)
         q = q.reshape(batch, heads, dkh, -1).transpose(-1, -2) * dkh**-0.5
         k = k.reshape(batch, heads, dkh, -1).transpose(-1, -2)
         v = v.reshape(batch, heads, dvh, -1).transpose(-1, -2)
 
-        rel_h = rel_w = None
-        if self.rel_h is not None and self.rel_w is not None:
-            max_h, max_w = self.max_size  # type: ignore[misc]
-            rel_h = table_for_length(self.rel_h, height, max_h, self.interpolate_rel_pos)
-            rel_w = table_for_length(self.rel_w, width, max_w, self.interpolate_rel_pos)
-        out, weights = attend(
-            q,
-            k,
-            v,
-            height,
-            width,
-            rel_h,
-            rel_w,
-            impl=self.attention_impl,
-            need_weights=self.capture_attention,
-            tile_rows=self.tile_rows,
-        )
+        tables = None
+        if self.relative:
+            tables = tuple(
+                table_for_length(table, length, largest, self.interpolate_rel_pos)
+                for table, length, largest in zip(self.tables, shape, self.max_size, strict=True)  # type: ignore[arg-type]
+            )
+        out, weights = attend_nd(q, k, v, shape, tables, impl=self.attention_impl,
+                                 need_weights=self.capture_attention, tile_rows=self.tile_rows)  # fmt: skip
         if weights is not None:
             self.attention = weights.detach()
 
-        # (B, Nh, hw, dvh) -> (B, Nh, dvh, hw) -> (B, dv, h, w): the transpose keeps pixels and channels apart
-        out = out.transpose(-1, -2).reshape(batch, self.dv, height, width)
+        # (B, Nh, T, dvh) -> (B, Nh, dvh, T) -> (B, dv, *grid): the transpose keeps positions and channels apart
+        out = out.transpose(-1, -2).reshape(batch, self.dv, *shape)
         out = self.proj(out)  # type: ignore[misc]
         if self.attn_downsample:
-            out = F.interpolate(out, size=out_size, mode="bilinear", align_corners=False)
+            out = F.interpolate(out, size=out_size, mode=UPSAMPLING[self.spatial_dims], align_corners=False)
         return out
 
     def extra_repr(self) -> str:
@@ -290,11 +349,34 @@ class AugmentedConv2d(nn.Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}",
             f"dk={self.dk}, dv={self.dv}, num_heads={self.num_heads}, relative={self.relative}",
         ]
+        if self.position_encoding not in ("relative", "none"):
+            parts.append(f"position_encoding={self.position_encoding!r}")
         if self.max_size is not None:
             parts.append(f"max_size={self.max_size}")
         if self.attn_downsample:
             parts.append("attn_downsample=True")
         return ", ".join(parts)
+
+
+class AugmentedConv2d(AugmentedConvNd):
+    """The paper's layer on images: input (B, C, H, W); tables ``rel_h`` (2 Hmax - 1, dkh) and ``rel_w``
+    (2 Wmax - 1, dkh); see :class:`AugmentedConvNd` for the arguments."""
+
+    spatial_dims: ClassVar[int] = 2
+
+
+class AugmentedConv1d(AugmentedConvNd):
+    """On sequences (audio, ECG and other time series, text embeddings): input (B, C, L); one table ``rel_l``
+    (2 Lmax - 1, dkh); see :class:`AugmentedConvNd` for the arguments."""
+
+    spatial_dims: ClassVar[int] = 1
+
+
+class AugmentedConv3d(AugmentedConvNd):
+    """On volumes (video, medical scans): input (B, C, D, H, W); tables ``rel_d``, ``rel_h``, ``rel_w``; see
+    :class:`AugmentedConvNd` for the arguments."""
+
+    spatial_dims: ClassVar[int] = 3
 
 
 def ratio_depths(
@@ -321,8 +403,8 @@ def ratio_depths(
 
 @contextlib.contextmanager
 def using_attention_impl(module: nn.Module, impl: str) -> Iterator[nn.Module]:
-    """Run every AugmentedConv2d inside ``module`` on the attention path ``impl`` within the block; each gets its own
-    setting back afterwards.
+    """Run every augmented convolution inside ``module`` (1-D, 2-D or 3-D) on the attention path ``impl`` within the
+    block; each gets its own setting back afterwards.
 
     The paths compute the same function but not the same float32 rounding, so comparing a traced, exported or ONNX
     graph (which records the eager path) against the model needs the model on that path too::
@@ -332,7 +414,7 @@ def using_attention_impl(module: nn.Module, impl: str) -> Iterator[nn.Module]:
     """
     if impl not in ATTENTION_IMPLS:
         raise ValueError(f"attention_impl must be one of {', '.join(ATTENTION_IMPLS)}, got {impl!r}")
-    layers = [m for m in module.modules() if isinstance(m, AugmentedConv2d)]
+    layers = [m for m in module.modules() if isinstance(m, AugmentedConvNd)]
     before = [layer.attention_impl for layer in layers]
     try:
         for layer in layers:

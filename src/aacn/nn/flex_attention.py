@@ -1,7 +1,8 @@
 """FlexAttention path: the relative logits enter as a ``score_mod`` that reads the per-query 1-D terms.
 
 score(i, j) = q_i . k_j + s_h[i, y_j] + s_w[i, x_j], with s_h (B, Nh, HW, H) and s_w (B, Nh, HW, W) from
-:func:`relative_logits_2d`: the (HW)^2 bias never exists in memory. FlexAttention generates fused kernels through
+:func:`relative_logits_nd` (one term per axis on a grid of any number of axes): the (HW)^2 bias never exists in
+memory. FlexAttention generates fused kernels through
 torch.compile (Triton on CUDA). PyTorch runs it forward-only on CPU, so on CPU this path serves inference.
 
 Head dims: the paper's layers have dkh = 20 and dvh = 1 to 6. torch 2.5 and 2.6 reject head dims that are not
@@ -13,13 +14,14 @@ output cut back: exact on every release. Not yet run on a GPU by this project.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .relative_position import relative_logits_2d
+from .relative_position import relative_logits_nd
 
 _compiled: Callable[..., Tensor] | None = None
 
@@ -61,18 +63,16 @@ def _pad_last(t: Tensor, size: int) -> Tensor:
     return t if t.shape[-1] == size else F.pad(t, (0, size - t.shape[-1]))
 
 
-def flex_relative_attention(
+def flex_relative_attention_nd(
     q: Tensor,
     k: Tensor,
     v: Tensor,
-    height: int,
-    width: int,
-    rel_h: Tensor | None = None,
-    rel_w: Tensor | None = None,
+    shape: tuple[int, ...],
+    tables: tuple[Tensor, ...] | None = None,
     *,
     pad_head_dims: bool = True,
 ) -> Tensor:
-    """softmax(q k^T + S_H + S_W) v with FlexAttention; q pre-scaled. Returns (B, Nh, HW, dvh).
+    """softmax(q k^T + sum_a S_a) v with FlexAttention on a grid of ``shape``; q pre-scaled. Returns (B, Nh, T, dvh).
 
     ``pad_head_dims``: zero-pad q, k and v to head dims every release takes (see the module docstring).
     """
@@ -84,13 +84,16 @@ def flex_relative_attention(
         raise RuntimeError("attention_impl='flex' runs forward-only on CPU; use it under torch.no_grad() or on CUDA")
     batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
     score_mod = None
-    if rel_h is not None and rel_w is not None:
-        s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h.to(q.dtype), rel_w.to(q.dtype))
-        s_h = s_h.reshape(batch, heads, tokens, height)
-        s_w = s_w.reshape(batch, heads, tokens, width)
+    if tables is not None:
+        terms = relative_logits_nd(q.reshape(batch, heads, *shape, -1), tuple(t.to(q.dtype) for t in tables))
+        terms = [term.reshape(batch, heads, tokens, length) for term, length in zip(terms, shape, strict=True)]
+        # the key's coordinate on axis a: (key // stride_a) % L_a, strides of the row-major grid
+        strides = [math.prod(shape[a + 1 :]) for a in range(len(shape))]
 
         def score_mod(score: Tensor, b: Tensor, h: Tensor, query: Tensor, key: Tensor) -> Tensor:
-            return score + s_h[b, h, query, key // width] + s_w[b, h, query, key % width]
+            for term, stride, length in zip(terms, strides, shape, strict=True):
+                score = score + term[b, h, query, (key // stride) % length]
+            return score
 
     value_dim = v.shape[-1]
     if pad_head_dims:
@@ -98,3 +101,19 @@ def flex_relative_attention(
         q, k, v = _pad_last(q, key_dim), _pad_last(k, key_dim), _pad_last(v, supported_head_dim(value_dim))
     out = _flex()(q, k, v, score_mod=score_mod, scale=1.0)
     return out[..., :value_dim]
+
+
+def flex_relative_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    height: int,
+    width: int,
+    rel_h: Tensor | None = None,
+    rel_w: Tensor | None = None,
+    *,
+    pad_head_dims: bool = True,
+) -> Tensor:
+    """softmax(q k^T + S_H + S_W) v with FlexAttention; q pre-scaled (:func:`flex_relative_attention_nd` in 2-D)."""
+    tables = (rel_h, rel_w) if rel_h is not None and rel_w is not None else None
+    return flex_relative_attention_nd(q, k, v, (height, width), tables, pad_head_dims=pad_head_dims)

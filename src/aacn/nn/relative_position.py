@@ -9,6 +9,8 @@ head dots its own query with them). Row ``d + Lmax - 1`` of a table holds the em
 
 The two terms are returned separately as (..., H, W, H) and (..., H, W, W) tensors, so that the caller can add them to
 the (..., H, W, H, W) content logits by broadcasting: the (HW)^2 relative logits are never materialised on their own.
+The same holds on a grid of any number of axes (1-D sequences, 3-D volumes): one table and one term per axis
+(:func:`relative_logits_nd`, :func:`relative_bias_nd`).
 """
 
 from __future__ import annotations
@@ -69,7 +71,35 @@ def relative_logits_2d(q: Tensor, rel_h: Tensor, rel_w: Tensor) -> tuple[Tensor,
 def relative_bias(q: Tensor, height: int, width: int, rel_h: Tensor, rel_w: Tensor) -> Tensor:
     """(B, Nh, HW, HW) relative logits S_H + S_W of pre-scaled queries q (B, Nh, HW, dkh), by broadcasting the two
     1-D terms of :func:`relative_logits_2d` (for the paths that take the bias whole: eager and SDPA)."""
+    return relative_bias_nd(q, (height, width), (rel_h, rel_w))
+
+
+def relative_logits_nd(q: Tensor, tables: tuple[Tensor, ...]) -> list[Tensor]:
+    """The 1-D relative terms of queries on an N-D grid, one per axis.
+
+    q: (B, Nh, L_1, ..., L_N, dkh); tables[a]: (2 L_a - 1, dkh), already cut to this grid. Returns, for each axis a,
+    s_a (B, Nh, L_1, ..., L_N, L_a) with s_a[..., p, p'] = q[p] . tables[a][p' - p_a + L_a - 1].
+    """
+    last = len(tables) + 1  # the last spatial axis; positive indices, which the ONNX exporter needs
+    terms = []
+    for axis, table in enumerate(tables):
+        if 2 + axis == last:
+            terms.append(relative_logits_1d(q, table))
+            continue
+        moved = q.movedim(2 + axis, last)  # axis a next to the channels: (B, Nh, ..., L_a, dkh)
+        terms.append(relative_logits_1d(moved, table).movedim(last, 2 + axis))  # back: (B, Nh, L_1..L_N, L_a)
+    return terms
+
+
+def relative_bias_nd(q: Tensor, shape: tuple[int, ...], tables: tuple[Tensor, ...]) -> Tensor:
+    """(B, Nh, T, T) relative logits sum_a S_a of pre-scaled queries q (B, Nh, T, dkh), T = prod(shape), by
+    broadcasting the 1-D terms of :func:`relative_logits_nd` over the key grid."""
     batch, heads, tokens = q.shape[0], q.shape[1], q.shape[2]
-    s_h, s_w = relative_logits_2d(q.reshape(batch, heads, height, width, -1), rel_h, rel_w)
-    # (B, Nh, H, W, H, 1) + (B, Nh, H, W, 1, W) -> (B, Nh, H, W, H, W), contiguous, so the reshape is a view
-    return (s_h.unsqueeze(-1) + s_w.unsqueeze(-2)).reshape(batch, heads, tokens, tokens)
+    terms = relative_logits_nd(q.reshape(batch, heads, *shape, -1), tables)
+    dims = len(shape)
+    bias = None
+    for axis, term in enumerate(terms):
+        # (B, Nh, *shape, L_a) -> (B, Nh, *shape, 1, .., L_a, .., 1): the key grid's axis a
+        view = term.reshape(batch, heads, *shape, *(shape[axis] if b == axis else 1 for b in range(dims)))
+        bias = view if bias is None else bias + view
+    return bias.reshape(batch, heads, tokens, tokens)  # type: ignore[union-attr]
