@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +190,6 @@ def test_every_command_ends_in_success_or_one_line(
             assert len(errors) == 1, f"{argv}: {err}"
         assert not _partial_files(world["root"]), f"{argv} left {_partial_files(world['root'])}"
 
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # monkeypatch: a later child (the notebook's kernel) keeps its own backend
     case()
     assert seen.get(0, 0) > 20 and seen.get(2, 0) > 20, f"the cases reach both ends: {seen}"

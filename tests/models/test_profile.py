@@ -62,7 +62,11 @@ def test_profile_keeps_training_mode_and_rejects_bad_sizes() -> None:
 def test_models_command_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "--json", "--filter", "resnet50"]) == 0
     rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)["models"]}
-    assert set(rows) == {"resnet50", "aa_resnet50", "resnet50_cifar", "aa_resnet50_cifar"}
+    ablations = {f"aa_resnet50_kv{share}" for share in (25, 50, 75, 100)} | {
+        f"aa_resnet50_pe_{encoding}" for encoding in ("none", "sine", "coordconv")
+    }
+    assert set(rows) == {"resnet50", "aa_resnet50", "resnet50_cifar", "aa_resnet50_cifar", *ablations}
+    assert rows["aa_resnet50_kv25"]["paper_params_m"] == 24.3 and rows["aa_resnet50_pe_none"]["paper_top1"] == 77.5
     assert rows["resnet50"]["params"] == 25_557_032 and rows["resnet50"]["paper_params_m"] == 25.6
     assert rows["aa_resnet50"]["gflops"] > rows["resnet50"]["gflops"]
     assert rows["resnet50_cifar"]["paper_gflops"] is None

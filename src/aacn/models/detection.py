@@ -115,8 +115,6 @@ def retinanet(
     for name, value in (("min_size", min_size), ("max_size", max_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int (pixels), got {value!r}")
-    if min_size > max_size:
-        raise ValueError(f"min_size={min_size} exceeds max_size={max_size}; RetinaNet needs min_size <= max_size")
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
         raise ValueError(
             f"num_classes must be an int >= 2 (the object classes and the background), got {num_classes!r}"
