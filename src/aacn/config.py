@@ -30,6 +30,7 @@ DEFAULT_RECIPES = {
     "fake": "digits",
     "svrt1": "svrt1",
     "svrt2": "svrt2",
+    "motif_pairs": "motif_pairs",
 }
 
 
@@ -91,7 +92,7 @@ class TrainConfig:
     """Every setting of a training run. Learning rates are for the global batch (batch_size x devices x nodes)."""
 
     model: str = setting("resnet18_cifar", help="model name (aacn models lists them)")
-    dataset: str = setting("digits", help="cifar10, cifar100, imagenet, digits, fake, svrt1 or svrt2")
+    dataset: str = setting("digits", help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2 or motif_pairs")
     output: str = setting("runs/train", help="run folder: last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json")
     data_dir: str | None = setting(None, parse=str, help="folder holding the dataset (default ./data)")
     download: bool = setting(False, help="download the dataset if missing (CIFAR)")
@@ -167,7 +168,13 @@ class TrainConfig:
             check_overrides(self.model, self.model_args)
         except ValueError as error:
             raise ConfigError(f"model_args (--model-arg): {error}") from None
-        dataset_info(self.dataset)
+        info, spec = dataset_info(self.dataset), get_spec(self.model)
+        if info.dims != spec.dims:
+            kinds = {1: "sequences", 2: "images"}
+            raise ConfigError(
+                f"model {self.model} takes {kinds[spec.dims]} but dataset {self.dataset} holds {kinds[info.dims]}; "
+                f"pick a model for {kinds[info.dims]} (aacn models lists them)"
+            )
         counts = ("epochs", "batch_size", "num_nodes", "train_size", "val_size", "sample_budget", "val_every_n_epochs",
                   "image_size")  # fmt: skip
         for name in counts:
@@ -211,8 +218,10 @@ class TrainConfig:
                     f"{self.image_size} training images; drop it (the tables then fit the images), raise it, or set "
                     "--model-arg interpolate_rel_pos=true"
                 )
-        if (self.val_size is not None or self.holdout) and not self.dataset.startswith("svrt"):
-            raise ConfigError(f"val_size and holdout are for the generated problems (svrt1, svrt2), not {self.dataset}")
+        if (self.val_size is not None or self.holdout) and self.dataset not in ("svrt1", "svrt2", "motif_pairs"):
+            raise ConfigError(
+                f"val_size and holdout are for the generated problems (svrt1, svrt2, motif_pairs), not {self.dataset}"
+            )
         if self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
             raise ConfigError(f"warmup_epochs must lie in [0, epochs={self.epochs}), got {self.warmup_epochs}")
         return self

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from aacn import create_model, list_models
+from aacn.models.registry import get_spec
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -17,9 +18,14 @@ def test_every_model_speaks_the_timm_api(name: str) -> None:
     assert model.get_classifier() is model.fc and model.fc.in_features == model.num_features
     cfg = model.pretrained_cfg
     side = 224 if "cifar" not in name and "wrn" not in name else 32
-    assert cfg["input_size"] == (3, side, side) and cfg["num_classes"] == 7 and cfg["architecture"] == name
-    assert len(cfg["mean"]) == len(cfg["std"]) == 3 and cfg["first_conv"] == "conv1" and cfg["classifier"] == "fc"
-    assert cfg["crop_pct"] == (0.875 if side == 224 else 1.0)
+    if get_spec(name).dims == 1:  # sequences of one channel, 1,024 steps, an ImageNet-style stem
+        side, channels, sides = 224, 1, (1024,)
+    else:
+        channels, sides = 3, (side, side)
+    assert cfg["input_size"] == (channels, *sides) and cfg["num_classes"] == 7 and cfg["architecture"] == name
+    assert len(cfg["mean"]) == len(cfg["std"]) == channels and cfg["first_conv"] == "conv1"
+    assert cfg["classifier"] == "fc"
+    assert cfg["crop_pct"] == (0.875 if sides == (224, 224) else 1.0)  # ImageNet's eval crop for its images only
     # feature_info: the stem's map then each stage's, each named by a child registered in forward order (timm's
     # FeatureListNet and torchvision's IntermediateLayerGetter run the children in registration order)
     children = [child for child, _ in model.named_children()]

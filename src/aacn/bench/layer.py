@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ..nn import AugmentedConv2d
+from ..nn import AugmentedConv1d, AugmentedConv2d, AugmentedConv3d
 from .appendix_baseline import appendix_forward
 from .harness import Harness, Measurement, with_ratios
 
@@ -69,4 +69,30 @@ def bench_grid_scaling(harness: Harness, sizes: tuple[int, ...] = (14, 28, 56), 
         group = f"grid {size}x{size} (HW={size * size}) B={batch}"
         x = torch.randn(batch, 128, size, size, device=harness.device, requires_grad=True)
         rows += _layer_group(group, x, harness, 128, dk=160, dv=8, num_heads=8, max_size=size)
+    return rows
+
+
+# 1-D and 3-D layers, each path against the eager one: (name, layer class, batch, grid)
+ND_CASES = (
+    ("sequence", AugmentedConv1d, 8, (512,)),
+    ("volume", AugmentedConv3d, 4, (4, 12, 12)),
+)
+
+
+def bench_layer_nd(
+    harness: Harness, channels: int = 128, dk: int = 160, dv: int = 8, heads: int = 8
+) -> list[Measurement]:
+    """AugmentedConv1d on a sequence of 512 steps and AugmentedConv3d on a 4x12x12 volume (576 positions),
+    forward+backward through each path, against the eager path."""
+    rows: list[Measurement] = []
+    for name, layer_class, batch, grid in ND_CASES:
+        group = f"{name} B={batch} {channels}->{channels} {'x'.join(map(str, grid))} dk={dk} dv={dv} Nh={heads}"
+        torch.manual_seed(0)
+        x = torch.randn(batch, channels, *grid, device=harness.device, requires_grad=True)
+        steps: dict[str, Callable[[], None]] = {}
+        for impl in ("eager", "chunked", "sdpa"):
+            layer = layer_class(channels, channels, 3, dk=dk, dv=dv, num_heads=heads, max_size=grid,
+                                attention_impl=impl).to(harness.device)  # fmt: skip
+            steps[f"aacn {impl}"] = train_step(layer, [*layer.parameters()], x)
+        rows += with_ratios(harness.measure_in_turns(group, steps), "aacn eager")
     return rows

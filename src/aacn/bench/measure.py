@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from .harness import Harness, Measurement, with_ratios
-from .layer import bench_grid_scaling, bench_layer
+from .layer import bench_grid_scaling, bench_layer, bench_layer_nd
 from .models import bench_models, default_image_size
 from .peers import bench_peers
 
@@ -65,6 +65,7 @@ def run_benchmarks(selection: BenchSelection, memory_only: bool = False) -> list
     rows: list[Measurement] = []
     if selection.layer:
         rows += bench_layer(harness)
+        rows += bench_layer_nd(harness)
     if selection.scaling:
         rows += bench_grid_scaling(dataclasses.replace(harness, repeats=min(3, harness.repeats)))
     if selection.peers:

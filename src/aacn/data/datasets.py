@@ -14,6 +14,7 @@ from .cifar import CIFAR10, CIFAR100, load_cifar
 from .digits import DIGITS_IMAGE_SIZE, load_digits_split
 from .fake import fake_split
 from .imagenet import ImageFolderDataset
+from .motifs import SEQUENCE_LENGTH, motif_split
 from .svrt import SVRT_IMAGE_SIZE, svrt_split
 from .transforms import (
     CIFAR10_STATS,
@@ -31,7 +32,8 @@ from .transforms import (
 class DatasetInfo:
     name: str
     num_classes: int
-    image_size: int | None  # None: the model's own input size (fake data)
+    image_size: int | None  # None: the model's own input size (fake data); for sequences, their length
+    dims: int = 2  # spatial axes of its inputs: 2 images, 1 sequences
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -42,7 +44,10 @@ DATASETS: dict[str, DatasetInfo] = {
     "fake": DatasetInfo("fake", 10, None),
     "svrt1": DatasetInfo("svrt1", 2, SVRT_IMAGE_SIZE),
     "svrt2": DatasetInfo("svrt2", 2, SVRT_IMAGE_SIZE),
+    "motif_pairs": DatasetInfo("motif_pairs", 2, SEQUENCE_LENGTH, dims=1),
 }
+# the generated problems: their evaluation split takes a size and a held-out stream
+GENERATED = ("svrt1", "svrt2", "motif_pairs")
 
 
 def dataset_info(name: str) -> DatasetInfo:
@@ -50,6 +55,25 @@ def dataset_info(name: str) -> DatasetInfo:
         return DATASETS[name]
     except KeyError:
         raise DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}") from None
+
+
+class SequenceDataset(Dataset):
+    """Sequences (N, C, L) float32 and labels (N,) held in memory; items are ((C, L) float tensor, label)."""
+
+    def __init__(self, sequences: np.ndarray, labels: np.ndarray) -> None:
+        self.sequences = torch.from_numpy(np.ascontiguousarray(sequences))
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.sequences[index], int(self.labels[index])
+
+
+def as_is(item: torch.Tensor) -> torch.Tensor:
+    """The transform of data generated ready for the model (normalised sequences)."""
+    return item
 
 
 class ArrayDataset(Dataset):
@@ -86,17 +110,22 @@ def build_split(
     problems ``val_size`` sets how many images it draws (default SVRT_TEST_SIZE) and ``holdout`` draws them from the
     held-out stream instead of the test stream (for pilots that must not look at the test set).
     """
-    generated = name.startswith("svrt")
+    generated = name in GENERATED
     if not generated and (val_size is not None or holdout):
         raise DatasetError(
-            f"val_size and holdout are for the generated problems (svrt1, svrt2); {name} has a fixed validation split"
+            f"val_size and holdout are for the generated problems ({', '.join(GENERATED)}); {name} has a fixed "
+            f"validation split"
         )
+    if name == "motif_pairs":
+        count = train_size if train else val_size
+        sequences, labels = motif_split(train, image_size, count, holdout=holdout and not train)
+        return Split(SequenceDataset(sequences, labels), as_is, dataset_info(name).num_classes)
     if generated and not train:
         info = dataset_info(name)
         images, labels = svrt_split(name, False, image_size, val_size, holdout=holdout)
         return Split(ArrayDataset(images, labels), plain_transforms(SVRT_STATS), info.num_classes)
     split = _build_split(name, train, data_dir, download, image_size, train_size if train else None)
-    if train and train_size is not None and not name.startswith("svrt"):
+    if train and train_size is not None and name not in GENERATED:
         size = len(split.base)  # type: ignore[arg-type]
         if train_size > size:
             raise DatasetError(f"train_size {train_size} exceeds the {size} training images of {name}")

@@ -350,9 +350,10 @@ def profile_trained(model: nn.Module, image_size: int) -> Profile:
 
 def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
     """Train ``config.model`` on ``config.dataset``; returns what results.json holds (rank 0 writes it)."""
-    run = build_run(config, resume)
-    fit_run(run)
-    return report_run(run)
+    with quiet_lightning(config.verbose):  # the whole run: Lightning also notes things while it reports
+        run = build_run(config, resume)
+        fit_run(run)
+        return report_run(run)
 
 
 def _peak_memory_mb() -> float:

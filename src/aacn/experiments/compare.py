@@ -60,6 +60,7 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
     "fake": ("resnet18_cifar", "aa_resnet18_cifar"),
     "svrt1": ("resnet18_cifar", "aa_resnet18_cifar"),
     "svrt2": ("resnet18_cifar", "aa_resnet18_cifar"),
+    "motif_pairs": ("resnet18_1d", "aa_resnet18_1d"),
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from torch import nn
 
-from ..nn import AugmentedConv2d, attention_grid_size
+from ..nn import AugmentedConv1d, AugmentedConv2d, attention_grid_size
 from ..nn.position_encoding import POSITION_ENCODINGS
 
 
@@ -87,23 +87,31 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# the layers of a network on a grid of 1 or 2 axes (sequences, images)
+CONV = {1: nn.Conv1d, 2: nn.Conv2d}
+BATCH_NORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}
+AUGMENTED = {1: AugmentedConv1d, 2: AugmentedConv2d}
+
+
 def conv3x3(
     in_channels: int,
     out_channels: int,
     stride: int,
     *,
     stage: int,
-    grid: tuple[int, int],
+    grid: tuple[int, ...],
     attention: AttentionConfig | None,
+    dims: int = 2,
 ) -> nn.Module:
-    """The 3x3 convolution that augmentation may replace: plain unless ``stage`` is one of ``attention.aa_stages``.
+    """The 3x3 (1-D: 3-wide) convolution that augmentation may replace: plain unless ``stage`` is one of
+    ``attention.aa_stages``.
 
     ``grid`` is the spatial size of this convolution's input at the configured ``input_size``.
     """
     if attention is None or stage not in attention.aa_stages:
-        return nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
+        return CONV[dims](in_channels, out_channels, 3, stride, padding=1, bias=False)
     downsample = stage in attention.attn_downsample_stages
-    return AugmentedConv2d.from_ratios(
+    return AUGMENTED[dims].from_ratios(
         in_channels,
         out_channels,
         3,
@@ -120,16 +128,21 @@ def conv3x3(
     )
 
 
-def strided(grid: tuple[int, int], stride: int) -> tuple[int, int]:
+def strided(grid: tuple[int, ...], stride: int) -> tuple[int, ...]:
     """Output size of a 'same'-padded odd-kernel convolution or pooling of ``stride``."""
-    return math.ceil(grid[0] / stride), math.ceil(grid[1] / stride)
+    return tuple(math.ceil(side / stride) for side in grid)
+
+
+def grid_of(input_size: int | tuple[int, ...], dims: int) -> tuple[int, ...]:
+    """The input grid of a model of ``dims`` axes designed for ``input_size`` (an int: every side)."""
+    return (input_size,) * dims if isinstance(input_size, int) else tuple(input_size)
 
 
 def init_conv_bn(model: nn.Module) -> None:
     """torchvision's ResNet initialisation: Kaiming-normal (fan-out) convolutions, BN weight 1 and bias 0."""
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)

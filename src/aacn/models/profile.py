@@ -27,8 +27,15 @@ class Profile:
         return self.flops / 1e9
 
 
-def profile(model: nn.Module, input_size: int | tuple[int, int] | tuple[int, int, int] = 224) -> Profile:
-    """Count ``model``'s parameters and the FLOPs of a forward pass on one (3, H, W) image.
+def _input_channels(model: nn.Module) -> int:
+    """The channels the model's first convolution takes (3 where it has none)."""
+    first = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
+    return first.in_channels if first is not None else 3
+
+
+def profile(model: nn.Module, input_size: int | tuple[int, ...] = 224) -> Profile:
+    """Count ``model``'s parameters and the FLOPs of a forward pass on one input: a (C, H, W) image, or a (C, L)
+    sequence for a 1-D model (C: the model's input channels).
 
     FLOPs are 2 x multiply-adds of every convolution and matrix product (the attention's q k^T, relative logits and
     weights @ v included), as counted by ``torch.utils.flop_counter.FlopCounterMode``; element-wise work, softmax
@@ -37,14 +44,17 @@ def profile(model: nn.Module, input_size: int | tuple[int, int] | tuple[int, int
     lives on the model's device, so a model built under ``torch.device("meta")`` is counted without allocating or
     computing anything.
     """
+    dims = getattr(model, "spatial_dims", 2)
+    channels = _input_channels(model)
     if isinstance(input_size, int):
-        shape = (3, input_size, input_size)
-    elif len(input_size) == 2:
-        shape = (3, *input_size)
-    elif len(input_size) == 3:
+        shape = (channels, *([input_size] * dims))
+    elif len(input_size) == dims:
+        shape = (channels, *input_size)
+    elif len(input_size) == dims + 1:
         shape = tuple(input_size)
     else:
-        raise ValueError(f"input_size must be S, (H, W) or (C, H, W), got {input_size!r}")
+        axes = "L" if dims == 1 else "H, W"
+        raise ValueError(f"input_size must be S, ({axes}) or (C, {axes}), got {input_size!r}")
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None else torch.float32

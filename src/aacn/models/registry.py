@@ -39,6 +39,7 @@ class ModelSpec:
     task: str = "classification"
     backbone: str | None = None  # a detection model: the classifier it is built on
     passes_through: bool = False  # a plain model whose builder takes ``**kwargs``: it checks any other key itself
+    dims: int = 2  # spatial axes of its input: 2 images, 1 sequences
 
     @property
     def paper(self) -> PaperFigures | None:
@@ -64,6 +65,7 @@ def register_model(
     stats: tuple[tuple[float, ...], tuple[float, ...]] = IMAGENET_STATS,
     task: str = "classification",
     backbone: str | None = None,
+    dims: int = 2,
 ) -> Callable[[Builder], Builder]:
     """Register the decorated builder under its function name, with the model's defaults.
 
@@ -84,7 +86,7 @@ def register_model(
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
         _REGISTRY[name] = ModelSpec(name, builder, num_classes, input_size, attention, options, stages, stats, task,
-                                    backbone, passes_through)  # fmt: skip
+                                    backbone, passes_through, dims)  # fmt: skip
         if paper is not None:
             PAPER[name] = paper
         return builder
@@ -144,7 +146,8 @@ def create_model(name: str, num_classes: int | None = None, **overrides: Any) ->
     model = spec.build(num_classes=num_classes, **overrides)
     if spec.task == "classification":
         attention = getattr(model, "attention_config", None)
-        model.pretrained_cfg = pretrained_cfg(spec, num_classes, attention, overrides.get("in_chans", 3))
+        first = next(m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd))
+        model.pretrained_cfg = pretrained_cfg(spec, num_classes, attention, first.in_channels)
         model.create_args = {"name": name, "num_classes": num_classes, "overrides": _plain(overrides)}
     return model
 
@@ -168,10 +171,10 @@ def pretrained_cfg(
     imagenet = spec.input_size == 224
     mean, std = spec.stats
     size = spec.input_size if attention is None else attention.input_size
-    height, width = (size, size) if isinstance(size, int) else tuple(size)
+    sides = (size,) * spec.dims if isinstance(size, int) else tuple(size)
     return {
         "architecture": spec.name,
-        "input_size": (in_chans, height, width),
+        "input_size": (in_chans, *sides),
         "mean": mean,
         "std": std,
         "crop_pct": 0.875 if imagenet else 1.0,  # eval: resize to size / crop_pct, centre crop

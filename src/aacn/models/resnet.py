@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from ..utils.normalization import CIFAR10_STATS
 from .classifier import Classifier, Stage, feature
 from .paper import PaperFigures
-from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
+from .placement import BATCH_NORM, CONV, AttentionConfig, conv3x3, grid_of, init_conv_bn, strided
 from .registry import default_attention, register_model
 
 
@@ -28,15 +28,16 @@ class BasicBlock(nn.Module):
         downsample: nn.Module | None,
         *,
         stage: int,
-        grid: tuple[int, int],
+        grid: tuple[int, ...],
         attention: AttentionConfig | None,
+        dims: int = 2,
     ) -> None:
         super().__init__()
-        self.conv1 = conv3x3(in_channels, planes, stride, stage=stage, grid=grid, attention=attention)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv1 = conv3x3(in_channels, planes, stride, stage=stage, grid=grid, attention=attention, dims=dims)
+        self.bn1 = BATCH_NORM[dims](planes)
         self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = CONV[dims](planes, planes, 3, 1, padding=1, bias=False)
+        self.bn2 = BATCH_NORM[dims](planes)
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
@@ -57,16 +58,17 @@ class Bottleneck(nn.Module):
         downsample: nn.Module | None,
         *,
         stage: int,
-        grid: tuple[int, int],
+        grid: tuple[int, ...],
         attention: AttentionConfig | None,
+        dims: int = 2,
     ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv3x3(planes, planes, stride, stage=stage, grid=grid, attention=attention)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.conv1 = CONV[dims](in_channels, planes, 1, bias=False)
+        self.bn1 = BATCH_NORM[dims](planes)
+        self.conv2 = conv3x3(planes, planes, stride, stage=stage, grid=grid, attention=attention, dims=dims)
+        self.bn2 = BATCH_NORM[dims](planes)
+        self.conv3 = CONV[dims](planes, planes * self.expansion, 1, bias=False)
+        self.bn3 = BATCH_NORM[dims](planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
 
@@ -82,7 +84,9 @@ Block = type[BasicBlock] | type[Bottleneck]
 
 
 class ResNet(Classifier):
-    """ResNet with an ImageNet stem (7x7/2 conv + 3x3/2 max-pool) or a CIFAR stem (3x3/1 conv, no pool).
+    """ResNet with an ImageNet stem (7x7/2 conv + 3x3/2 max-pool) or a CIFAR stem (3x3/1 conv, no pool), on images
+    (``dims=2``, torchvision's layout) or on sequences (``dims=1``: the same network with 1-D convolutions, batch
+    norms and pooling, for time series).
 
     Args:
         block: ``BasicBlock`` or ``Bottleneck``.
@@ -91,7 +95,8 @@ class ResNet(Classifier):
         stem: ``"imagenet"`` or ``"cifar"``.
         attention: where and how to augment convolutions with attention; None for the plain network.
         zero_init_residual: start every residual branch's last BN at zero (as torchvision's option).
-        in_chans: channels of the input image.
+        in_chans: channels of the input image (or sequence).
+        dims: spatial axes of the input: 2 (images, the default) or 1 (sequences).
     """
 
     stage_names = ("layer1", "layer2", "layer3", "layer4")
@@ -106,8 +111,12 @@ class ResNet(Classifier):
         attention: AttentionConfig | None = None,
         zero_init_residual: bool = False,
         in_chans: int = 3,
+        dims: int = 2,
     ) -> None:
         super().__init__()
+        if dims not in CONV:
+            raise ValueError(f"dims must be 1 (sequences) or 2 (images), got {dims!r}")
+        self.spatial_dims = dims
         if stem not in ("imagenet", "cifar"):
             raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
         if not isinstance(zero_init_residual, bool):
@@ -116,16 +125,17 @@ class ResNet(Classifier):
             attention.check_stages(len(self.stage_names), "a ResNet")
         self.attention_config = attention
         input_size = attention.input_size if attention is not None else (224 if stem == "imagenet" else 32)
-        grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+        grid = grid_of(input_size, dims)
         if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
             raise ValueError(f"in_chans must be an int >= 1 (channels of the input image), got {in_chans!r}")
         # Children are registered in forward order: feature extractors that run them in sequence (torchvision's
         # IntermediateLayerGetter, timm's FeatureListNet) depend on it.
         imagenet = stem == "imagenet"
-        self.conv1 = nn.Conv2d(in_chans, 64, *((7, 2, 3) if imagenet else (3, 1, 1)), bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        self.conv1 = CONV[dims](in_chans, 64, *((7, 2, 3) if imagenet else (3, 1, 1)), bias=False)
+        self.bn1 = BATCH_NORM[dims](64)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool: nn.Module = nn.MaxPool2d(3, 2, padding=1) if imagenet else nn.Identity()
+        max_pool = nn.MaxPool1d if dims == 1 else nn.MaxPool2d
+        self.maxpool: nn.Module = max_pool(3, 2, padding=1) if imagenet else nn.Identity()
         if imagenet:
             grid = strided(strided(grid, 2), 2)
         # timm's feature_info: channels, stride from the image and module of each feature map (stem, stages)
@@ -136,12 +146,12 @@ class ResNet(Classifier):
         stages = []
         for index, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers, strict=False)):
             stride = 1 if index == 0 else 2
-            stage, grid = self._make_stage(block, planes, blocks, stride, index + 1, grid, attention)
+            stage, grid = self._make_stage(block, planes, blocks, stride, index + 1, grid, attention, dims)
             stages.append(stage)
             reduction *= stride
             self.feature_info.append(feature(planes * block.expansion, reduction, f"layer{index + 1}"))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.avgpool = nn.AdaptiveAvgPool1d(1) if dims == 1 else nn.AdaptiveAvgPool2d(1)
         self.num_features = 512 * block.expansion
         self.fc = nn.Linear(self.num_features, num_classes)
         self._init_weights(zero_init_residual)
@@ -153,14 +163,15 @@ class ResNet(Classifier):
         blocks: int,
         stride: int,
         stage: int,
-        grid: tuple[int, int],
+        grid: tuple[int, ...],
         attention: AttentionConfig | None,
-    ) -> tuple[Stage, tuple[int, int]]:
+        dims: int = 2,
+    ) -> tuple[Stage, tuple[int, ...]]:
         downsample = None
         out_channels = planes * block.expansion
         if stride != 1 or self.in_channels != out_channels:
             downsample = nn.Sequential(
-                nn.Conv2d(self.in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+                CONV[dims](self.in_channels, out_channels, 1, stride, bias=False), BATCH_NORM[dims](out_channels)
             )
         layers = []
         for i in range(blocks):
@@ -173,6 +184,7 @@ class ResNet(Classifier):
                     stage=stage,
                     grid=grid,
                     attention=attention,
+                    dims=dims,
                 )
             )
             if i == 0:
@@ -471,3 +483,27 @@ def aa_resnet50_pe_coordconv(*, num_classes: int = 1000, zero_init_residual: boo
     """AA-ResNet-50 with coordinate channels appended to the attention input (CoordConv)."""
     return _augmented("aa_resnet50_pe_coordconv", 50, "imagenet", num_classes, attention,
                       zero_init_residual=zero_init_residual, in_chans=in_chans)  # fmt: skip
+
+
+# ---------------------------------------------------------------- on sequences: time series, audio, ECG (a project
+# choice, the paper has no 1-D models): ResNet-18 with 1-D convolutions, its ImageNet-style stem (7-wide/2 conv,
+# 3-wide/2 max-pool) and the basic-block rule of augmentation on stages 2-4 (k = v = 0.25), for sequences of up to
+# 1,024 steps (attention over 128, 64 and 32 positions; longer with input_size or interpolate_rel_pos).
+SEQUENCE_STATS = ((0.0,), (1.0,))  # generated sequences come normalised
+BASIC_SEQUENCE = AttentionConfig(0.25, 0.25, 8, 20, (2, 3, 4), (), True, 1024)
+
+
+@register_model(num_classes=2, input_size=1024, stats=SEQUENCE_STATS, dims=1)
+def resnet18_1d(*, num_classes: int = 2, zero_init_residual: bool = False, in_chans: int = 1) -> ResNet:
+    """ResNet-18 on sequences (B, C, L): the plain twin of aa_resnet18_1d."""
+    return resnet(18, num_classes, stem="imagenet", attention=None, zero_init_residual=zero_init_residual,
+                  in_chans=in_chans, dims=1)  # fmt: skip
+
+
+@register_model(num_classes=2, input_size=1024, attention=BASIC_SEQUENCE, stats=SEQUENCE_STATS, dims=1)
+def aa_resnet18_1d(
+    *, num_classes: int = 2, zero_init_residual: bool = False, in_chans: int = 1, **attention: Any
+) -> ResNet:
+    """AA-ResNet-18 on sequences: the first 3-wide conv of every block of stages 2-4 an AugmentedConv1d."""
+    return resnet(18, num_classes, stem="imagenet", attention=default_attention("aa_resnet18_1d", **attention),
+                  zero_init_residual=zero_init_residual, in_chans=in_chans, dims=1)  # fmt: skip
