@@ -19,7 +19,7 @@ import pytest
 import torch
 import yaml
 
-from aacn import create_model
+from aacn import create_model, list_models
 from aacn.cli import main
 from aacn.config import RECIPES, recipe_names
 from aacn.engine import (
@@ -72,6 +72,21 @@ def test_every_recipe_resolves_and_names_its_source() -> None:
         assert values.get("source"), f"{name} must name its source"
         config = resolve_config(name)
         assert config.model and config.dataset and config.recipe == name
+
+
+def test_the_ablation_recipes_differ_from_aa_resnet50s_in_the_model_alone() -> None:
+    """The paper's ablations are run with AA-ResNet-50's recipe unchanged: only the variable under study differs."""
+    base = dataclasses.asdict(resolve_config("imagenet_aa_resnet50"))
+    ablations = [name for name in recipe_names() if name.startswith("imagenet_aa_resnet50_")]
+    expected = {
+        f"imagenet_aa_resnet50_{v}" for v in ("kv25", "kv50", "kv75", "kv100", "pe_none", "pe_sine", "pe_coordconv")
+    }
+    assert set(ablations) == expected
+    for name in ablations:
+        values = dataclasses.asdict(resolve_config(name))
+        differing = {key for key in base if values[key] != base[key]} - {"sources"}  # sources name the recipe
+        assert differing == {"model", "recipe"}, f"{name} differs in {differing - {'model', 'recipe'}}"
+        assert values["model"] == name.removeprefix("imagenet_") and values["model"] in list_models()
 
 
 def test_recipes_are_found_by_name_by_file_and_by_their_old_checkout_path(tmp_path: Path) -> None:
