@@ -95,6 +95,15 @@ def test_models_plot_png(tmp_path: Path) -> None:
     assert [p.model for p, _ in plain_aa_pairs(model_rows(["resnet50", "aa_resnet50", "wrn28_10"]))] == ["resnet50"]
 
 
+def test_the_model_table_gives_a_sequence_model_one_axis() -> None:
+    from aacn.report.models_table import format_markdown
+
+    rows = model_rows(["aa_resnet18_1d", "aa_resnet18_cifar"])
+    assert [row.dims for row in rows] == [1, 2]
+    cells = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in format_markdown(rows).splitlines()[2:]}
+    assert cells == {"aa_resnet18_1d": "1024", "aa_resnet18_cifar": "32x32"}
+
+
 def _pooled_layer_input(layer, x: torch.Tensor) -> torch.Tensor:
     """What the attention branch attends over: the layer input pooled as the project's policy says."""
     if layer.stride > 1:

@@ -20,6 +20,7 @@ class ModelRow:
     paper_gflops: float | None
     paper_top1: float | None
     paper_top5: float | None
+    dims: int = 2  # spatial axes of the input: 2 for images, 1 for sequences
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -45,6 +46,7 @@ def model_rows(names: list[str] | None = None) -> list[ModelRow]:
                 paper_gflops=paper.gflops if paper else None,
                 paper_top1=paper.top1 if paper else None,
                 paper_top5=paper.top5 if paper else None,
+                dims=spec.dims,
             )
         )
     return rows
@@ -69,7 +71,7 @@ def format_markdown(rows: list[ModelRow]) -> str:
     cells = [
         [
             row.model,
-            f"{row.input_size}x{row.input_size}",
+            "x".join([str(row.input_size)] * row.dims),  # 224x224 for an image, 1024 for a sequence
             str(row.num_classes),
             f"{row.params / 1e6:.2f}",
             _cell(row.paper_params_m, ".1f"),
