@@ -24,7 +24,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/aacn compare --dataset svrt1 --train-sizes 250 --seeds 0,1 --val-size 1000 --output runs/demo
 	@echo "Two seeds at one size show the pipeline, not a verdict: their interval is wide. The study (5 seeds, 4 sizes,"
-	@echo "docs/svrt_study.md) is committed in studies/svrt1/report.md and studies/svrt2/report.md."
+	@echo "docs/svrt_study.md) writes its result files and reports under studies/svrt1/ and studies/svrt2/."
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks hubconf.py
@@ -32,7 +32,7 @@ lint: $(DEV_STAMP)
 
 # pytest exits 5 when it collects no test: that is a failure here, never a silent pass.
 pytest: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 test: lint pytest
 
