@@ -1,4 +1,4 @@
-"""The README's integration examples run as pasted (in a scratch folder, with the inputs they assume)."""
+"""The README's integration and layer examples run as pasted (in a scratch folder, with the inputs they assume)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 # what a block takes as given (its inputs, a saved backbone), keyed by the block's first line
 PRELUDES = {
     "import aacn, timm, torch": "",
+    "from aacn import AugmentedConv1d, AugmentedConv3d": "import torch\n",
+    'model = aacn.create_model("aa_resnet18_1d", in_chans=12, num_classes=5)   # e.g. 12-lead ECG, 5 rhythm classes': (
+        "import aacn, torch\n"
+    ),
     "import aacn": (
         "import aacn, torch\n"
         "aacn.create_model('aa_resnet50').save_pretrained('my-backbone')\n"
