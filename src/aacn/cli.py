@@ -102,6 +102,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .engine.predict import predict
+
+    summary = predict(args.model, args.images, args.output, args.top_k, args.batch_size, args.device, args.workers)
+    skipped = f", skipped {summary['skipped']} unreadable" if summary["skipped"] else ""
+    print(f"wrote {summary['output']}: {summary['images']} images{skipped}")
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     if args.format == "onnx":
         from .exchange.onnx import export_onnx
@@ -127,6 +136,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 COMPARE_SETTINGS = (
     "epochs", "sample_budget", "batch_size", "image_size", "num_workers", "accelerator", "devices", "precision",
     "data_dir", "download", "limit_train_batches", "limit_val_batches", "val_size", "holdout", "verbose",
+    "val_fraction", "mean", "std", "init_from", "freeze",
 )  # fmt: skip
 
 
@@ -285,7 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     comparison = commands.add_parser(
         "compare", parents=[common], help="train models with one recipe and seeds; write a report"
     )
-    comparison.add_argument("--dataset", required=True, help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2")
+    comparison.add_argument(
+        "--dataset", required=True,
+        help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2, motif_pairs, or folder (your images)",
+    )  # fmt: skip
     comparison.add_argument("--models", help="comma-separated; default: the dataset's plain and AA pair")
     comparison.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
     comparison.add_argument(
@@ -363,6 +376,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object (top1, top5, loss, images_per_sec)"
     )
     evaluate.set_defaults(func=_cmd_eval)
+
+    predictor = commands.add_parser(
+        "predict", parents=[common], help="classify images with a checkpoint or a saved model: one CSV row per image"
+    )
+    predictor.add_argument("images", nargs="+", help="image files and folders (searched recursively)")
+    predictor.add_argument("--model", required=True, help="a training checkpoint (.ckpt) or a save_pretrained folder")
+    predictor.add_argument("--output", default="predictions.csv", help="the CSV: path, class, probability, top-k")
+    predictor.add_argument("--top-k", type=int, default=5, help="classes listed per image, most probable first")
+    predictor.add_argument("-b", "--batch-size", type=int, default=64)
+    predictor.add_argument("-j", "--workers", type=int, default=0)
+    predictor.add_argument("--device", default="auto", help="auto (a GPU if there is one), cpu, cuda, cuda:1, ...")
+    predictor.set_defaults(func=_cmd_predict)
 
     export = commands.add_parser(
         "export", parents=[common], help="write a checkpoint's model as a save_pretrained folder or as ONNX"

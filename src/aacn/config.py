@@ -50,6 +50,19 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints such as 60,120,160, got {text!r}") from None
 
 
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.5,0.4,0.4, got {text!r}"
+        ) from None
+
+
+def _name_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _key_value(text: str) -> tuple[str, Any]:
     """KEY=VALUE with the value read as YAML (0.25, true, [2, 3])."""
     import yaml
@@ -92,7 +105,9 @@ class TrainConfig:
     """Every setting of a training run. Learning rates are for the global batch (batch_size x devices x nodes)."""
 
     model: str = setting("resnet18_cifar", help="model name (aacn models lists them)")
-    dataset: str = setting("digits", help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2 or motif_pairs")
+    dataset: str = setting(
+        "digits", help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2, motif_pairs, or folder (your images)"
+    )
     output: str = setting("runs/train", help="run folder: last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json")
     data_dir: str | None = setting(None, parse=str, help="folder holding the dataset (default ./data)")
     download: bool = setting(False, help="download the dataset if missing (CIFAR)")
@@ -100,7 +115,29 @@ class TrainConfig:
         factory=dict, names=("--model-arg",), parse=_key_value, kind=dict, metavar="KEY=VALUE", repeated=True,
         help="create_model override, e.g. key_ratio=0.25 (repeatable)",
     )  # fmt: skip
-    image_size: int | None = setting(None, parse=int, help="training image side (default: the dataset's)")
+    image_size: int | None = setting(
+        None, parse=int, help="training image side (default: the dataset's; folder: the model's input size)"
+    )
+    val_fraction: float | None = setting(
+        None, parse=float,
+        help="folder with one tree DIR/CLASS/*: the share of each class held out for validation (default 0.2)",
+    )  # fmt: skip
+    mean: list[float] = setting(
+        factory=list, parse=_float_list, kind=list, help="folder: per-channel mean to normalise with (default ImageNet)"
+    )
+    std: list[float] = setting(
+        factory=list, parse=_float_list, kind=list, help="folder: per-channel std to normalise with (default ImageNet)"
+    )
+    init_from: str | None = setting(
+        None, parse=str,
+        help="start from these weights: a torchvision-format ResNet state_dict, a save_pretrained folder, an aacn "
+        "checkpoint, or 'torchvision' (its ImageNet weights of the plain twin; needs the network)",
+    )  # fmt: skip
+    freeze: list[str] = setting(
+        factory=list, parse=_name_list, kind=list,
+        help="train these parts no more: 'stem', module names such as layer1,layer2, 'backbone' (all but the "
+        "classifier) or 'conv' (all but the classifier and the attention branches)",
+    )  # fmt: skip
     train_size: int | None = setting(
         None, parse=int, help="train on the first N training images (svrt: generate N; default: the whole split)"
     )
@@ -218,6 +255,21 @@ class TrainConfig:
                     f"{self.image_size} training images; drop it (the tables then fit the images), raise it, or set "
                     "--model-arg interpolate_rel_pos=true"
                 )
+        if self.dataset != "folder" and (self.val_fraction is not None or self.mean or self.std):
+            raise ConfigError(
+                f"val_fraction, mean and std are for --dataset folder (your own images), not {self.dataset}, whose "
+                "split and normalisation are fixed"
+            )
+        if self.val_fraction is not None and not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must lie in (0, 1), got {self.val_fraction}")
+        if bool(self.mean) != bool(self.std) or len(self.mean) != len(self.std):
+            raise ConfigError(f"mean and std need one value per channel each, got mean={self.mean} std={self.std}")
+        if any(s <= 0 for s in self.std):
+            raise ConfigError(f"std values must be > 0, got {self.std}")
+        if self.dataset == "folder" and self.data_dir is None:
+            raise ConfigError("--dataset folder needs --data-dir DIR (DIR/<class>/<image>, or DIR/train/ and DIR/val/)")
+        if self.init_from is not None and not self.init_from.strip():
+            raise ConfigError("init_from must name weights (a file, a folder or 'torchvision'), got an empty string")
         if (self.val_size is not None or self.holdout) and self.dataset not in ("svrt1", "svrt2", "motif_pairs"):
             raise ConfigError(
                 f"val_size and holdout are for the generated problems (svrt1, svrt2, motif_pairs), not {self.dataset}"

@@ -13,6 +13,7 @@ from .archives import DatasetError
 from .cifar import CIFAR10, CIFAR100, load_cifar
 from .digits import DIGITS_IMAGE_SIZE, load_digits_split
 from .fake import fake_split
+from .folder import folder_split
 from .imagenet import ImageFolderDataset
 from .motifs import SEQUENCE_LENGTH, motif_split
 from .svrt import SVRT_IMAGE_SIZE, svrt_split
@@ -20,6 +21,7 @@ from .transforms import (
     CIFAR10_STATS,
     CIFAR100_STATS,
     FAKE_STATS,
+    IMAGENET_STATS,
     SVRT_STATS,
     cifar_transforms,
     digits_transforms,
@@ -31,7 +33,7 @@ from .transforms import (
 @dataclass(frozen=True)
 class DatasetInfo:
     name: str
-    num_classes: int
+    num_classes: int  # 0: read from the data (a folder's class folders)
     image_size: int | None  # None: the model's own input size (fake data); for sequences, their length
     dims: int = 2  # spatial axes of its inputs: 2 images, 1 sequences
 
@@ -45,6 +47,7 @@ DATASETS: dict[str, DatasetInfo] = {
     "svrt1": DatasetInfo("svrt1", 2, SVRT_IMAGE_SIZE),
     "svrt2": DatasetInfo("svrt2", 2, SVRT_IMAGE_SIZE),
     "motif_pairs": DatasetInfo("motif_pairs", 2, SEQUENCE_LENGTH, dims=1),
+    "folder": DatasetInfo("folder", 0, None),  # the user's class folders, at the model's input size by default
 }
 # the generated problems: their evaluation split takes a size and a held-out stream
 GENERATED = ("svrt1", "svrt2", "motif_pairs")
@@ -97,18 +100,21 @@ class Split:
     base: Dataset
     transform: object
     num_classes: int
+    classes: list[str] | None = None  # class names by index, where the data names them (folders)
 
 
 def build_split(
     name: str, train: bool, data_dir: str | Path | None, download: bool, image_size: int, train_size: int | None = None,
-    val_size: int | None = None, holdout: bool = False,
+    val_size: int | None = None, holdout: bool = False, val_fraction: float | None = None,
+    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> Split:  # fmt: skip
     """The train or validation split of dataset ``name``, raw, with the transform that belongs to it.
 
     ``train_size``: the training split's first N samples (generated problems draw exactly N; stored datasets take the
     first N of a fixed permutation, the same for every run). The validation split is whole; for the generated
     problems ``val_size`` sets how many images it draws (default SVRT_TEST_SIZE) and ``holdout`` draws them from the
-    held-out stream instead of the test stream (for pilots that must not look at the test set).
+    held-out stream instead of the test stream (for pilots that must not look at the test set). ``val_fraction``
+    splits a folder dataset's single tree; ``stats`` (mean, std) normalise a folder dataset (default ImageNet's).
     """
     generated = name in GENERATED
     if not generated and (val_size is not None or holdout):
@@ -124,7 +130,18 @@ def build_split(
         info = dataset_info(name)
         images, labels = svrt_split(name, False, image_size, val_size, holdout=holdout)
         return Split(ArrayDataset(images, labels), plain_transforms(SVRT_STATS), info.num_classes)
-    split = _build_split(name, train, data_dir, download, image_size, train_size if train else None)
+    if name != "folder" and (val_fraction is not None or stats is not None):
+        raise DatasetError(f"val_fraction and normalisation statistics are for --dataset folder, not {name}")
+    if name == "folder":
+        if data_dir is None:
+            raise DatasetError("--dataset folder needs --data-dir DIR: DIR/<class>/<image> or DIR/train/ and DIR/val/")
+        if download:
+            raise DatasetError("--dataset folder reads your own images; --download has nothing to fetch")
+        base, classes = folder_split(Path(data_dir), train, val_fraction)
+        transform = imagenet_transforms(train, image_size, stats or IMAGENET_STATS)
+        split = Split(base, transform, len(classes), classes)
+    else:
+        split = _build_split(name, train, data_dir, download, image_size, train_size if train else None)
     if train and train_size is not None and name not in GENERATED:
         size = len(split.base)  # type: ignore[arg-type]
         if train_size > size:

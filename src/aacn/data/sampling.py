@@ -84,6 +84,12 @@ class SeededTransformDataset(Dataset):
             return self.transform(image), int(label)
 
 
+def drops_lone_last_batch(per_rank: int, batch_size: int) -> bool:
+    """Whether an epoch's last training batch would hold one sample, which training drops: batch norm cannot
+    normalise one sample whose map is 1x1 (the last stage of a small image), and one sample's step is mostly noise."""
+    return per_rank > batch_size and per_rank % batch_size == 1
+
+
 class ResumableDataLoader(DataLoader):
     """A DataLoader over an :class:`EpochSampler` whose position Lightning saves in checkpoints.
 

@@ -28,21 +28,21 @@ def digits_transforms(train: bool, size: int) -> v2.Compose:
     return v2.Compose([v2.ToImage(), v2.RandomCrop(size, padding=2), *_finish(DIGITS_STATS)[1:]])
 
 
-def imagenet_transforms(train: bool, size: int = 224) -> v2.Compose:
-    """ImageNet recipe: RandomResizedCrop + flip for training; resize to size * 8/7 (256) and centre crop for eval."""
+def imagenet_transforms(train: bool, size: int = 224, stats: tuple = IMAGENET_STATS) -> v2.Compose:
+    """ImageNet recipe: RandomResizedCrop + flip for training; resize to size * 8/7 (256) and centre crop for eval.
+
+    Also the transforms of a folder dataset, normalised with ``stats`` (ImageNet's unless given)."""
     if train:
         return v2.Compose(
             [
                 v2.ToImage(),
                 v2.RandomResizedCrop(size, antialias=True),
                 v2.RandomHorizontalFlip(),
-                *_finish(IMAGENET_STATS)[1:],
+                *_finish(stats)[1:],
             ]
         )
     resize = round(size * 256 / 224)
-    return v2.Compose(
-        [v2.ToImage(), v2.Resize(resize, antialias=True), v2.CenterCrop(size), *_finish(IMAGENET_STATS)[1:]]
-    )
+    return v2.Compose([v2.ToImage(), v2.Resize(resize, antialias=True), v2.CenterCrop(size), *_finish(stats)[1:]])
 
 
 def plain_transforms(stats: tuple) -> v2.Compose:
@@ -59,4 +59,5 @@ def normalization_stats(dataset: str) -> tuple[tuple[float, ...], tuple[float, .
         "fake": FAKE_STATS,
         "svrt1": SVRT_STATS,
         "svrt2": SVRT_STATS,
+        "folder": IMAGENET_STATS,  # unless the run set its own (config mean / std)
     }[dataset]

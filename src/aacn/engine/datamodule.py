@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 
 from ..config import TrainConfig
 from ..data import EpochSampler, ResumableDataLoader, SeededTransformDataset, Split, build_split
+from ..data.sampling import drops_lone_last_batch
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -24,9 +25,11 @@ class ImageDataModule(L.LightningDataModule):
 
     def _split(self, train: bool) -> Split:
         c = self.config
+        stats = (tuple(c.mean), tuple(c.std)) if c.mean else None
         return build_split(
-            c.dataset, train, c.data_dir, c.download, self.image_size, c.train_size, c.val_size, c.holdout
-        )
+            c.dataset, train, c.data_dir, c.download, self.image_size, c.train_size, c.val_size, c.holdout,
+            c.val_fraction, stats,
+        )  # fmt: skip
 
     @property
     def num_classes(self) -> int:
@@ -62,7 +65,8 @@ class ImageDataModule(L.LightningDataModule):
         split = self.train_split
         dataset = SeededTransformDataset(split.base, split.transform, self.config.seed)  # type: ignore[arg-type]
         sampler = EpochSampler(len(dataset), self.config.seed, shuffle=True)
-        return ResumableDataLoader(dataset, sampler, self._batches_done, **self._loader_kwargs())
+        drop_last = drops_lone_last_batch(len(sampler), self.config.batch_size)
+        return ResumableDataLoader(dataset, sampler, self._batches_done, drop_last=drop_last, **self._loader_kwargs())
 
     def val_dataloader(self) -> DataLoader:
         split = self.val_split

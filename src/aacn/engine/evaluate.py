@@ -36,11 +36,19 @@ def evaluate(
         channels_last=saved.channels_last,
         seed=saved.seed,
     )
+    if dataset == saved.dataset == "folder":  # the same split and normalisation as in training
+        config.val_fraction, config.mean, config.std = saved.val_fraction, saved.mean, saved.std
     datamodule = ImageDataModule(config, meta["image_size"])
     if datamodule.num_classes != meta["num_classes"]:
         raise CheckpointError(
             f"checkpoint {checkpoint} predicts {meta['num_classes']} classes but dataset {dataset} has "
             f"{datamodule.num_classes}"
+        )
+    classes = datamodule.val_split.classes
+    if classes is not None and meta.get("classes") not in (None, classes):
+        raise CheckpointError(
+            f"checkpoint {checkpoint} was trained on the classes {', '.join(meta['classes'][:5])}... but "
+            f"{data_dir} holds {', '.join(classes[:5])}...; evaluate on folders of the same classes"
         )
     module = ClassificationModule(model, config, meta["num_classes"], meta)
     with quiet_lightning():

@@ -28,10 +28,12 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, An
 
 class ClassificationModule(L.LightningModule):
     def __init__(
-        self, model: nn.Module, config: TrainConfig, num_classes: int, meta: dict[str, Any], steps_per_epoch: int = 1
-    ) -> None:
+        self, model: nn.Module, config: TrainConfig, num_classes: int, meta: dict[str, Any], steps_per_epoch: int = 1,
+        frozen_norms: list[nn.Module] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.model = model
+        self.frozen_norms = frozen_norms or []  # batch norms of frozen parts: kept in eval mode in training
         self.config = config
         self.meta = meta  # what rebuilds the model from a checkpoint: name, num_classes, model_args, image size
         self.steps_per_epoch = steps_per_epoch  # optimizer steps per epoch on each rank: what the schedule counts
@@ -52,6 +54,12 @@ class ClassificationModule(L.LightningModule):
         if self.ema is not None:
             self.ema_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
             self.ema_top5 = MulticlassAccuracy(num_classes, top_k=top5, average="micro")
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """Frozen batch norms keep the statistics they started with. Lightning sets each module's mode itself
+        (it restores the modes it saw around validation), so ``train()`` alone cannot hold them: set them here."""
+        for norm in self.frozen_norms:
+            norm.eval()
 
     def _prepare(self, x: Tensor) -> Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last else x

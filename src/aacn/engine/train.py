@@ -26,12 +26,15 @@ from torch import nn
 from ..checkpoints import CheckpointError, load_checkpoint_file
 from ..config import ConfigError, TrainConfig, save_config
 from ..data import dataset_info
+from ..data.sampling import drops_lone_last_batch
+from ..exchange.init_from import init_from
 from ..models import Profile, create_model, get_spec, profile
 from ..utils import atomic_write_text, writable_folder
 from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
 from .checkpoint_io import SafeCheckpointIO
 from .csv_log import ResumableCSVLogger
 from .datamodule import ImageDataModule
+from .freeze import freeze
 from .module import ClassificationModule
 from .quiet import quiet_lightning
 
@@ -65,7 +68,8 @@ def model_args_for(config: TrainConfig, image_size: int) -> dict[str, Any]:
 
 def steps_per_epoch(train_size: int, world_size: int, config: TrainConfig) -> int:
     """Optimizer steps in one epoch on each rank, with Lightning's reading of limit_train_batches."""
-    steps = math.ceil(math.ceil(train_size / world_size) / config.batch_size)
+    per_rank = math.ceil(train_size / world_size)
+    steps = math.ceil(per_rank / config.batch_size) - drops_lone_last_batch(per_rank, config.batch_size)
     limit = config.limit_train_batches
     limited = int(steps * limit) if limit <= 1 else min(steps, int(limit))
     return max(1, limited)
@@ -249,8 +253,19 @@ def build_run(config: TrainConfig, resume: bool = False) -> Run:
     num_classes = datamodule.num_classes
     model_args = model_args_for(config, image_size)
     model = create_model(config.model, num_classes=num_classes, **model_args)
-    meta = {"model": config.model, "num_classes": num_classes, "model_args": model_args}
-    module = ClassificationModule(model, config, num_classes, {**meta, "image_size": image_size}, steps)
+    meta: dict[str, Any] = {"model": config.model, "num_classes": num_classes, "model_args": model_args}
+    classes = val_split.classes
+    if classes is not None:
+        meta["classes"] = classes  # eval, export and predict name the classes
+    if config.mean:
+        meta["stats"] = [list(config.mean), list(config.std)]
+    if config.init_from and not resume:  # a resumed run takes its weights from last.ckpt
+        report = init_from(model, config.init_from, config.model)
+        meta["init_from"] = report.as_json()
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(report.summary(), flush=True)
+    frozen_norms = freeze(model, config.freeze) if config.freeze else []
+    module = ClassificationModule(model, config, num_classes, {**meta, "image_size": image_size}, steps, frozen_norms)
 
     best, last_checkpoint = _checkpoints(output)
     signals = SignalCheckpoint(last)
@@ -332,6 +347,9 @@ def report_run(run: Run) -> dict[str, Any]:
         "world_size": trainer.world_size,
         "seed": config.seed,
     }
+    for key in ("classes", "init_from"):
+        if key in run.module.meta:
+            results[key] = run.module.meta[key]
     if trainer.is_global_zero:
         atomic_write_text(run.output / "results.json", json.dumps(results, indent=2) + "\n")
     return results

@@ -61,6 +61,7 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
     "svrt1": ("resnet18_cifar", "aa_resnet18_cifar"),
     "svrt2": ("resnet18_cifar", "aa_resnet18_cifar"),
     "motif_pairs": ("resnet18_1d", "aa_resnet18_1d"),
+    "folder": ("resnet18", "aa_resnet18"),  # your images, at 224 unless --image-size says otherwise
 }
 
 
@@ -156,7 +157,8 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
         n: {m: [read_curves(run_dir(options.output, m, s, n) / "metrics.csv") for s in options.seeds] for m in models}
         for n in sizes
     }
-    chance = 1 / dataset_info(options.dataset).num_classes
+    classes = dataset_info(options.dataset).num_classes or len(_first_result(runs).get("classes") or [0, 0])
+    chance = 1 / classes  # a folder's class count is in its runs' results
     report = write_comparison(options.output, runs, curves, context, chance)
     print()
     print(report.table)
@@ -165,3 +167,8 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
     print(f"\nwrote {', '.join(str(path) for path in report.written)}")
     rows = report.rows
     return rows
+
+
+def _first_result(runs: dict) -> dict:
+    """One run's results.json (what a folder dataset's runs say about its classes)."""
+    return next(r for by_model in runs.values() for rs in by_model.values() for r in rs)
