@@ -111,6 +111,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_shards(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .data.shards import write_shards
+
+    index = write_shards(Path(args.data_dir), Path(args.output), args.val_fraction, args.shard_size)
+    counts = {name: sum(split["counts"]) for name, split in index["splits"].items()}
+    shards = {name: len(split["shards"]) for name, split in index["splits"].items()}
+    print(f"wrote {args.output}: {counts['train']} training images in {shards['train']} shards, {counts['val']} "
+          f"validation images in {shards['val']}, {len(index['classes'])} classes (train with --dataset "
+          f"shards:{args.output})")  # fmt: skip
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     if args.format == "onnx":
         from .exchange.onnx import export_onnx
@@ -136,7 +150,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 COMPARE_SETTINGS = (
     "epochs", "sample_budget", "batch_size", "image_size", "num_workers", "accelerator", "devices", "precision",
     "data_dir", "download", "limit_train_batches", "limit_val_batches", "val_size", "holdout", "verbose",
-    "val_fraction", "mean", "std", "init_from", "freeze",
+    "val_fraction", "mean", "std", "init_from", "freeze", "hf_image_column", "hf_label_column", "hf_train_split",
+    "hf_val_split",
 )  # fmt: skip
 
 
@@ -297,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comparison.add_argument(
         "--dataset", required=True,
-        help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2, motif_pairs, or folder (your images)",
+        help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2, motif_pairs, or your images: folder, hf:SOURCE",
     )  # fmt: skip
     comparison.add_argument("--models", help="comma-separated; default: the dataset's plain and AA pair")
     comparison.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
@@ -388,6 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
     predictor.add_argument("-j", "--workers", type=int, default=0)
     predictor.add_argument("--device", default="auto", help="auto (a GPU if there is one), cpu, cuda, cuda:1, ...")
     predictor.set_defaults(func=_cmd_predict)
+
+    sharder = commands.add_parser(
+        "shards", parents=[common], help="write a folder of images as WebDataset tar shards (--dataset shards:DIR)"
+    )
+    sharder.add_argument("--data-dir", required=True, help="DIR/<class>/<image>, or DIR/train/ and DIR/val/")
+    sharder.add_argument("--output", required=True, help="a new folder for the shards and dataset.json")
+    sharder.add_argument("--val-fraction", type=float, help="one tree: the share of each class held out (default 0.2)")
+    sharder.add_argument("--shard-size", type=int, default=1000, help="images per shard")
+    sharder.set_defaults(func=_cmd_shards)
 
     export = commands.add_parser(
         "export", parents=[common], help="write a checkpoint's model as a save_pretrained folder or as ONNX"

@@ -106,7 +106,9 @@ class TrainConfig:
 
     model: str = setting("resnet18_cifar", help="model name (aacn models lists them)")
     dataset: str = setting(
-        "digits", help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2, motif_pairs, or folder (your images)"
+        "digits",
+        help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2, motif_pairs, or your images: folder (with "
+        "--data-dir) or hf:SOURCE (a Hugging Face dataset folder, parquet/arrow file or Hub id)",
     )
     output: str = setting("runs/train", help="run folder: last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json")
     data_dir: str | None = setting(None, parse=str, help="folder holding the dataset (default ./data)")
@@ -132,6 +134,17 @@ class TrainConfig:
         None, parse=str,
         help="start from these weights: a torchvision-format ResNet state_dict, a save_pretrained folder, an aacn "
         "checkpoint, or 'torchvision' (its ImageNet weights of the plain twin; needs the network)",
+    )  # fmt: skip
+    hf_image_column: str | None = setting(
+        None, parse=str, help="hf:SOURCE: the column of images (default: the first column of images)"
+    )
+    hf_label_column: str | None = setting(
+        None, parse=str, help="hf:SOURCE: the column of labels (default: the first ClassLabel column, else 'label')"
+    )
+    hf_train_split: str = setting("train", parse=str, help="hf:SOURCE: the training split's name")
+    hf_val_split: str | None = setting(
+        None, parse=str,
+        help="hf:SOURCE: the validation split's name (default: validation, val or test, else --val-fraction of train)",
     )  # fmt: skip
     freeze: list[str] = setting(
         factory=list, parse=_name_list, kind=list,
@@ -195,7 +208,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def validate(self) -> TrainConfig:
-        from .data import dataset_info
+        from .data import dataset_info, is_user_data
         from .models import check_overrides, get_spec
 
         for setting_field in SETTINGS:
@@ -255,11 +268,14 @@ class TrainConfig:
                     f"{self.image_size} training images; drop it (the tables then fit the images), raise it, or set "
                     "--model-arg interpolate_rel_pos=true"
                 )
-        if self.dataset != "folder" and (self.val_fraction is not None or self.mean or self.std):
+        if not is_user_data(self.dataset) and (self.val_fraction is not None or self.mean or self.std):
             raise ConfigError(
-                f"val_fraction, mean and std are for --dataset folder (your own images), not {self.dataset}, whose "
+                f"val_fraction, mean and std are for your own images (folder, hf:SOURCE), not {self.dataset}, whose "
                 "split and normalisation are fixed"
             )
+        hf_given = [self.hf_image_column, self.hf_label_column, self.hf_val_split, self.hf_train_split != "train"]
+        if not self.dataset.startswith("hf:") and any(v not in (None, False) for v in hf_given):
+            raise ConfigError(f"the hf_* settings are for --dataset hf:SOURCE, not {self.dataset}")
         if self.val_fraction is not None and not 0.0 < self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must lie in (0, 1), got {self.val_fraction}")
         if bool(self.mean) != bool(self.std) or len(self.mean) != len(self.std):

@@ -5,7 +5,7 @@ from ..utils.extras import require_extra
 require_extra("train", "aacn.data (datasets)")
 
 from .archives import DatasetError, DatasetNotFoundError, safe_extract
-from .datasets import DATASETS, DatasetInfo, Split, build_split, dataset_info
+from .datasets import DATASETS, DatasetInfo, Split, build_split, dataset_info, is_user_data
 from .sampling import EpochSampler, ResumableDataLoader, SeededTransformDataset
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "Split",
     "build_split",
     "dataset_info",
+    "is_user_data",
     "safe_extract",
 ]

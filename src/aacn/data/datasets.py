@@ -14,8 +14,12 @@ from .cifar import CIFAR10, CIFAR100, load_cifar
 from .digits import DIGITS_IMAGE_SIZE, load_digits_split
 from .fake import fake_split
 from .folder import folder_split
+from .hf import PREFIX as HF_PREFIX
+from .hf import HFOptions, hf_split, source_of
 from .imagenet import ImageFolderDataset
 from .motifs import SEQUENCE_LENGTH, motif_split
+from .shards import PREFIX as SHARDS_PREFIX
+from .shards import read_index
 from .svrt import SVRT_IMAGE_SIZE, svrt_split
 from .transforms import (
     CIFAR10_STATS,
@@ -53,11 +57,27 @@ DATASETS: dict[str, DatasetInfo] = {
 GENERATED = ("svrt1", "svrt2", "motif_pairs")
 
 
+def is_user_data(name: str) -> bool:
+    """A user's own images: a folder of class folders, a Hugging Face dataset (``hf:SOURCE``) or WebDataset shards
+    (``shards:DIR``); their classes,
+    split and normalisation come from the data and the run's settings."""
+    return name == "folder" or name.startswith((HF_PREFIX, SHARDS_PREFIX))
+
+
 def dataset_info(name: str) -> DatasetInfo:
+    if name.startswith(HF_PREFIX):
+        source_of(name)  # an empty source fails here
+        return DatasetInfo(name, 0, None)
+    if name.startswith(SHARDS_PREFIX):
+        if name == SHARDS_PREFIX:
+            raise DatasetError("--dataset shards: needs a folder, e.g. shards:data/pets_shards (see `aacn shards`)")
+        return DatasetInfo(name, 0, None)
     try:
         return DATASETS[name]
     except KeyError:
-        raise DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}") from None
+        raise DatasetError(
+            f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}, or hf:SOURCE (a Hugging Face dataset)"
+        ) from None
 
 
 class SequenceDataset(Dataset):
@@ -106,7 +126,7 @@ class Split:
 def build_split(
     name: str, train: bool, data_dir: str | Path | None, download: bool, image_size: int, train_size: int | None = None,
     val_size: int | None = None, holdout: bool = False, val_fraction: float | None = None,
-    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None, hf: HFOptions | None = None,
 ) -> Split:  # fmt: skip
     """The train or validation split of dataset ``name``, raw, with the transform that belongs to it.
 
@@ -114,7 +134,8 @@ def build_split(
     first N of a fixed permutation, the same for every run). The validation split is whole; for the generated
     problems ``val_size`` sets how many images it draws (default SVRT_TEST_SIZE) and ``holdout`` draws them from the
     held-out stream instead of the test stream (for pilots that must not look at the test set). ``val_fraction``
-    splits a folder dataset's single tree; ``stats`` (mean, std) normalise a folder dataset (default ImageNet's).
+    splits a folder dataset's single tree (or a Hugging Face dataset without a validation split); ``stats`` (mean,
+    std) normalise the user's images (default ImageNet's); ``hf`` says how to read a Hugging Face dataset.
     """
     generated = name in GENERATED
     if not generated and (val_size is not None or holdout):
@@ -130,14 +151,22 @@ def build_split(
         info = dataset_info(name)
         images, labels = svrt_split(name, False, image_size, val_size, holdout=holdout)
         return Split(ArrayDataset(images, labels), plain_transforms(SVRT_STATS), info.num_classes)
-    if name != "folder" and (val_fraction is not None or stats is not None):
-        raise DatasetError(f"val_fraction and normalisation statistics are for --dataset folder, not {name}")
-    if name == "folder":
-        if data_dir is None:
-            raise DatasetError("--dataset folder needs --data-dir DIR: DIR/<class>/<image> or DIR/train/ and DIR/val/")
+    if not is_user_data(name) and (val_fraction is not None or stats is not None or hf is not None):
+        raise DatasetError(f"val_fraction and normalisation statistics are for your own images, not {name}")
+    if is_user_data(name):
         if download:
-            raise DatasetError("--dataset folder reads your own images; --download has nothing to fetch")
-        base, classes = folder_split(Path(data_dir), train, val_fraction)
+            raise DatasetError(f"--dataset {name} reads your own images; --download has nothing to fetch")
+        if name.startswith(HF_PREFIX):
+            base, classes = hf_split(name, train, val_fraction, hf or HFOptions())
+        elif name.startswith(SHARDS_PREFIX):
+            if val_fraction is not None or train_size is not None:
+                raise DatasetError(f"--dataset {name}: shards hold their splits; drop --val-fraction and --train-size")
+            splits, classes = read_index(Path(name.removeprefix(SHARDS_PREFIX)))
+            base = splits["train" if train else "val"]  # the data module streams it (ShardStream)
+        elif data_dir is None:
+            raise DatasetError("--dataset folder needs --data-dir DIR: DIR/<class>/<image> or DIR/train/ and DIR/val/")
+        else:
+            base, classes = folder_split(Path(data_dir), train, val_fraction)
         transform = imagenet_transforms(train, image_size, stats or IMAGENET_STATS)
         split = Split(base, transform, len(classes), classes)
     else:

@@ -51,6 +51,8 @@ def plain_transforms(stats: tuple) -> v2.Compose:
 
 def normalization_stats(dataset: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(mean, std) per channel that the dataset's transforms normalise with."""
+    if dataset.startswith(("hf:", "shards:")):
+        return IMAGENET_STATS  # the user's images, unless the run set its own (config mean / std)
     return {
         "cifar10": CIFAR10_STATS,
         "cifar100": CIFAR100_STATS,

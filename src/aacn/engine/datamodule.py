@@ -8,7 +8,9 @@ from torch.utils.data import DataLoader
 
 from ..config import TrainConfig
 from ..data import EpochSampler, ResumableDataLoader, SeededTransformDataset, Split, build_split
+from ..data.hf import HFOptions
 from ..data.sampling import drops_lone_last_batch
+from ..data.shards import ShardLoader, ShardSplit, ShardStream
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -26,9 +28,10 @@ class ImageDataModule(L.LightningDataModule):
     def _split(self, train: bool) -> Split:
         c = self.config
         stats = (tuple(c.mean), tuple(c.std)) if c.mean else None
+        hf = HFOptions(c.hf_image_column, c.hf_label_column, c.hf_train_split, c.hf_val_split)
         return build_split(
             c.dataset, train, c.data_dir, c.download, self.image_size, c.train_size, c.val_size, c.holdout,
-            c.val_fraction, stats,
+            c.val_fraction, stats, hf if c.dataset.startswith("hf:") else None,
         )  # fmt: skip
 
     @property
@@ -61,8 +64,21 @@ class ImageDataModule(L.LightningDataModule):
     def _batches_done(self) -> int:
         return self.trainer.fit_loop.epoch_loop.batch_progress.current.completed if self.trainer else 0
 
-    def train_dataloader(self) -> ResumableDataLoader:
+    def _epoch(self) -> int:
+        return self.trainer.current_epoch if self.trainer else 0
+
+    def _stream(self, split: Split, train: bool) -> ShardLoader:
+        """A streamed split (shards): its loader keeps its own position, as ResumableDataLoader does."""
+        stream = ShardStream(split.base, split.transform, self.config.seed, train, self.config.batch_size,  # type: ignore[arg-type]
+                             self.config.dataset.removeprefix("shards:"))  # fmt: skip
+        kwargs = self._loader_kwargs()
+        kwargs.pop("generator")
+        return ShardLoader(stream, self._epoch, self._batches_done if train else (lambda: 0), **kwargs)
+
+    def train_dataloader(self) -> ResumableDataLoader | ShardLoader:
         split = self.train_split
+        if isinstance(split.base, ShardSplit):
+            return self._stream(split, train=True)
         dataset = SeededTransformDataset(split.base, split.transform, self.config.seed)  # type: ignore[arg-type]
         sampler = EpochSampler(len(dataset), self.config.seed, shuffle=True)
         drop_last = drops_lone_last_batch(len(sampler), self.config.batch_size)
@@ -70,6 +86,8 @@ class ImageDataModule(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         split = self.val_split
+        if isinstance(split.base, ShardSplit):
+            return self._stream(split, train=False)
         dataset = SeededTransformDataset(split.base, split.transform, self.config.seed)  # type: ignore[arg-type]
         sampler = EpochSampler(len(dataset), self.config.seed, shuffle=False)
         return DataLoader(dataset, sampler=sampler, **self._loader_kwargs())

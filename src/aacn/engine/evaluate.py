@@ -10,6 +10,7 @@ import lightning as L
 
 from ..checkpoints import CheckpointError, model_from_checkpoint
 from ..config import TrainConfig, config_from_dict
+from ..data import is_user_data
 from .datamodule import ImageDataModule
 from .module import ClassificationModule
 from .quiet import quiet_lightning
@@ -36,8 +37,10 @@ def evaluate(
         channels_last=saved.channels_last,
         seed=saved.seed,
     )
-    if dataset == saved.dataset == "folder":  # the same split and normalisation as in training
-        config.val_fraction, config.mean, config.std = saved.val_fraction, saved.mean, saved.std
+    if dataset == saved.dataset and is_user_data(dataset):  # the same split, columns and normalisation as in training
+        for name in ("val_fraction", "mean", "std", "hf_image_column", "hf_label_column", "hf_train_split",
+                     "hf_val_split"):  # fmt: skip
+            setattr(config, name, getattr(saved, name))
     datamodule = ImageDataModule(config, meta["image_size"])
     if datamodule.num_classes != meta["num_classes"]:
         raise CheckpointError(
@@ -48,7 +51,7 @@ def evaluate(
     if classes is not None and meta.get("classes") not in (None, classes):
         raise CheckpointError(
             f"checkpoint {checkpoint} was trained on the classes {', '.join(meta['classes'][:5])}... but "
-            f"{data_dir} holds {', '.join(classes[:5])}...; evaluate on folders of the same classes"
+            f"{data_dir or dataset} holds {', '.join(classes[:5])}...; evaluate on data of the same classes"
         )
     module = ClassificationModule(model, config, meta["num_classes"], meta)
     with quiet_lightning():

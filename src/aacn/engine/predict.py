@@ -25,11 +25,12 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from ..checkpoints import CheckpointError, model_from_checkpoint
+from ..data import is_user_data
 from ..data.folder import IMAGE_EXTENSIONS
 from ..data.transforms import imagenet_transforms, normalization_stats
 from ..utils import atomic_write_text
 
-CROPPED = ("imagenet", "folder")  # data whose validation images are resized to 8/7 and centre-cropped
+CROPPED = ("imagenet",)  # with the user's own images: validation images resized to 8/7 and centre-cropped
 
 
 @dataclass
@@ -65,7 +66,7 @@ def load_predictor(source: str | Path) -> Predictor:
         dataset = meta.get("config", {}).get("dataset", "imagenet")
         stats = tuple(tuple(v) for v in meta["stats"]) if meta.get("stats") else normalization_stats(dataset)
         classes = meta.get("classes")
-        cropped = dataset in CROPPED
+        cropped = dataset in CROPPED or is_user_data(dataset)
     if getattr(model, "spatial_dims", 2) != 2:
         raise CheckpointError(f"aacn predict reads images; the model of {source} takes sequences")
     num_classes = int(model.create_args["num_classes"])

@@ -27,6 +27,7 @@ from ..checkpoints import CheckpointError, load_checkpoint_file
 from ..config import ConfigError, TrainConfig, save_config
 from ..data import dataset_info
 from ..data.sampling import drops_lone_last_batch
+from ..data.shards import ShardSplit
 from ..exchange.init_from import init_from
 from ..models import Profile, create_model, get_spec, profile
 from ..utils import atomic_write_text, writable_folder
@@ -66,10 +67,14 @@ def model_args_for(config: TrainConfig, image_size: int) -> dict[str, Any]:
     return model_args
 
 
-def steps_per_epoch(train_size: int, world_size: int, config: TrainConfig) -> int:
-    """Optimizer steps in one epoch on each rank, with Lightning's reading of limit_train_batches."""
+def steps_per_epoch(train_size: int, world_size: int, config: TrainConfig, streamed: bool = False) -> int:
+    """Optimizer steps in one epoch on each rank, with Lightning's reading of limit_train_batches. A streamed split
+    (shards) gives every (rank, worker) stream the same whole number of batches (aacn.data.shards)."""
     per_rank = math.ceil(train_size / world_size)
     steps = math.ceil(per_rank / config.batch_size) - drops_lone_last_batch(per_rank, config.batch_size)
+    if streamed:
+        workers = max(1, config.num_workers)
+        steps = (train_size // world_size) // (config.batch_size * workers) * workers
     limit = config.limit_train_batches
     limited = int(steps * limit) if limit <= 1 else min(steps, int(limit))
     return max(1, limited)
@@ -248,7 +253,7 @@ def build_run(config: TrainConfig, resume: bool = False) -> Run:
         epochs = math.ceil(config.sample_budget / train_images)
         source = f"derived: ceil(sample_budget {config.sample_budget} / {train_images} images)"
         config = dataclasses.replace(config, epochs=epochs, sources={**config.sources, "epochs": source})
-    steps = steps_per_epoch(train_images, world_size, config)
+    steps = steps_per_epoch(train_images, world_size, config, isinstance(train_split.base, ShardSplit))
     datamodule = ImageDataModule(config, image_size, train_split, val_split)
     num_classes = datamodule.num_classes
     model_args = model_args_for(config, image_size)

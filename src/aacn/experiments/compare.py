@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError, resolve_config
-from ..data import dataset_info
+from ..data import dataset_info, is_user_data
 from ..report.comparison import ModelSummary, protocol_record, write_comparison
 from ..report.run_files import read_curves
 from ..utils import writable_folder
@@ -121,7 +121,7 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
         len(set(options.train_sizes)) != len(options.train_sizes) or min(options.train_sizes) < 1
     ):
         raise ConfigError(f"--train-sizes takes distinct positive ints, got {','.join(map(str, options.train_sizes))}")
-    models = options.models or list(DEFAULT_MODELS[options.dataset])
+    models = options.models or list(DEFAULT_MODELS["folder" if is_user_data(options.dataset) else options.dataset])
     if len(set(models)) != len(models):
         raise ConfigError(f"--models lists a model twice: {','.join(models)}")
     # Resolve once up front: a bad model name or recipe fails before any training starts.

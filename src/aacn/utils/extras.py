@@ -16,6 +16,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "hub": ("safetensors", "huggingface_hub"),
     "timm": ("timm",),
     "detection": ("torchvision",),
+    "datasets": ("datasets",),
 }
 
 
