@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,16 @@ def test_adequate_epochs_reads_every_run_at_each_rung() -> None:
     assert adequate_epochs(curves, (8, 12, 16)) is None
     with pytest.raises(ValueError, match="no pilot run to read"):
         adequate_epochs({}, (8, 12, 16))
+
+
+def test_a_test_after_the_last_epoch_is_plotted_at_the_last_epoch(tmp_path: Path) -> None:
+    """Lightning logs a validation run after fit at the next epoch's index; curves put it at the last epoch."""
+    from aacn.report.run_files import read_curves
+
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        "epoch,step,train/loss_epoch,train/top1,val/top1\n0,3,0.9,0.5,\n0,3,,,0.55\n1,7,0.4,0.8,\n2,8,,,0.75\n"
+    )
+    curves = read_curves(metrics)
+    assert curves["train_loss"] == {0: 0.9, 1: 0.4}
+    assert curves["val_top1"] == {0: 0.55, 1: 0.75}

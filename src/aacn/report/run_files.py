@@ -20,4 +20,10 @@ def read_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:
                 curves["train_top1"][epoch] = float(row["train/top1"])
             if row.get("val/top1"):
                 curves["val_top1"][epoch] = float(row["val/top1"])
+    last = max(curves["train_loss"], default=None)
+    if last is not None:  # a test after the last epoch is logged at the next epoch's index: it belongs to the last
+        late = {e: v for e, v in curves["val_top1"].items() if e > last}
+        curves["val_top1"] = {e: v for e, v in curves["val_top1"].items() if e <= last}
+        if late:
+            curves["val_top1"][last] = late[max(late)]
     return curves
