@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch.utils.data import Subset
+from torch.utils.data import Dataset, Subset
 
 from .archives import DatasetError, DatasetNotFoundError
 from .imagenet import ImageFolderDataset
@@ -92,16 +92,30 @@ def folder_split(root: Path, train: bool, val_fraction: float | None) -> tuple[I
         dataset = ImageFolderDataset(root, "train" if train else "val")
         return dataset, classes
     classes = class_folders(root)
-    fraction = DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction
     dataset = ImageFolderDataset(root, ".")
-    train_indices, val_indices = split_indices([target for _, target in dataset.samples], fraction)
+    targets = [target for _, target in dataset.samples]
+    return fraction_subset(dataset, targets, train, val_fraction, f"{root}", "images"), classes
+
+
+def fraction_subset(dataset: Dataset, targets: list[int], train: bool, val_fraction: float | None, where: str,
+                    items: str) -> Subset:  # fmt: skip
+    """The training or validation part of one split divided by ``split_indices``; an empty part is a DatasetError."""
+    fraction = DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction
+    train_indices, val_indices = split_indices(targets, fraction)
     indices = train_indices if train else val_indices
     if not indices:
         raise DatasetError(
-            f"{root}: a validation fraction of {fraction} leaves the {'training' if train else 'validation'} split "
-            f"of its {len(dataset)} images empty; add images or change --val-fraction"
+            f"{where}: a validation fraction of {fraction} leaves the {'training' if train else 'validation'} split "
+            f"of its {len(targets)} {items} empty; add {items} or change --val-fraction"
         )
-    return Subset(dataset, indices), classes
+    return Subset(dataset, indices)
 
 
-__all__ = ["DEFAULT_VAL_FRACTION", "IMAGE_EXTENSIONS", "class_folders", "folder_split", "split_indices"]
+__all__ = [
+    "DEFAULT_VAL_FRACTION",
+    "IMAGE_EXTENSIONS",
+    "class_folders",
+    "folder_split",
+    "fraction_subset",
+    "split_indices",
+]

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset
 
 from ..utils.extras import require_extra
 from .archives import DatasetError, DatasetNotFoundError
-from .folder import DEFAULT_VAL_FRACTION, split_indices
+from .folder import fraction_subset
 
 PREFIX = "hf:"
 VAL_SPLITS = ("validation", "val", "test")
@@ -193,15 +193,7 @@ def hf_split(name: str, train: bool, val_fraction: float | None, options: HFOpti
     if val_set is not None:
         return HFImageDataset(train_set if train else val_set, image, label, index_of, source), classes
     whole = HFImageDataset(train_set, image, label, index_of, source)
-    fraction = DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction
-    train_indices, val_indices = split_indices(whole.targets, fraction)
-    indices = train_indices if train else val_indices
-    if not indices:
-        raise DatasetError(
-            f"hf:{source}: a validation fraction of {fraction} leaves the {'training' if train else 'validation'} "
-            f"split of its {len(whole)} rows empty; add rows or change --val-fraction"
-        )
-    return Subset(whole, indices), classes
+    return fraction_subset(whole, whole.targets, train, val_fraction, f"hf:{source}", "rows"), classes
 
 
 __all__ = ["PREFIX", "HFImageDataset", "HFOptions", "hf_split", "source_of"]
