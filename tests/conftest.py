@@ -7,3 +7,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def torchvision_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A torchvision resnet18 state_dict as torchvision saves it (random weights: no network here), for the tests
+    that start a model from torchvision's weights."""
+    import torch
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "resnet18.pth"
+    torch.save(resnet18().state_dict(), path)
+    return path

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from . import __version__
 from .bench.models import MODES, PRECISIONS
-from .config import add_setting_flags
+from .config import USER_DATA_SETTINGS, add_setting_flags
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -150,8 +150,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 COMPARE_SETTINGS = (
     "epochs", "sample_budget", "batch_size", "image_size", "num_workers", "accelerator", "devices", "precision",
     "data_dir", "download", "limit_train_batches", "limit_val_batches", "val_size", "holdout", "verbose",
-    "val_fraction", "mean", "std", "init_from", "freeze", "hf_image_column", "hf_label_column", "hf_train_split",
-    "hf_val_split",
+    "init_from", "freeze", *USER_DATA_SETTINGS,
 )  # fmt: skip
 
 

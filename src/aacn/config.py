@@ -108,7 +108,8 @@ class TrainConfig:
     dataset: str = setting(
         "digits",
         help="cifar10, cifar100, imagenet, digits, fake, svrt1, svrt2, motif_pairs, or your images: folder (with "
-        "--data-dir) or hf:SOURCE (a Hugging Face dataset folder, parquet/arrow file or Hub id)",
+        "--data-dir), hf:SOURCE (a Hugging Face dataset folder, parquet/arrow file or Hub id) or shards:DIR "
+        "(WebDataset tar shards, see aacn shards)",
     )
     output: str = setting("runs/train", help="run folder: last.ckpt, best.ckpt, metrics.csv, config.yaml, results.json")
     data_dir: str | None = setting(None, parse=str, help="folder holding the dataset (default ./data)")
@@ -122,13 +123,20 @@ class TrainConfig:
     )
     val_fraction: float | None = setting(
         None, parse=float,
-        help="folder with one tree DIR/CLASS/*: the share of each class held out for validation (default 0.2)",
+        help="folder with one tree DIR/CLASS/*, or hf:SOURCE without a validation split: the share of each class "
+        "held out for validation (default 0.2)",
     )  # fmt: skip
     mean: list[float] = setting(
-        factory=list, parse=_float_list, kind=list, help="folder: per-channel mean to normalise with (default ImageNet)"
+        factory=list,
+        parse=_float_list,
+        kind=list,
+        help="your images: per-channel mean (default ImageNet's)",
     )
     std: list[float] = setting(
-        factory=list, parse=_float_list, kind=list, help="folder: per-channel std to normalise with (default ImageNet)"
+        factory=list,
+        parse=_float_list,
+        kind=list,
+        help="your images: per-channel std (default ImageNet's)",
     )
     init_from: str | None = setting(
         None, parse=str,
@@ -270,7 +278,7 @@ class TrainConfig:
                 )
         if not is_user_data(self.dataset) and (self.val_fraction is not None or self.mean or self.std):
             raise ConfigError(
-                f"val_fraction, mean and std are for your own images (folder, hf:SOURCE), not {self.dataset}, whose "
+                f"val_fraction, mean and std are for your own images (folder, hf:, shards:), not {self.dataset}, whose "
                 "split and normalisation are fixed"
             )
         hf_given = [self.hf_image_column, self.hf_label_column, self.hf_val_split, self.hf_train_split != "train"]
@@ -296,6 +304,10 @@ class TrainConfig:
 
 
 SETTINGS: tuple[dataclasses.Field, ...] = tuple(f for f in dataclasses.fields(TrainConfig) if "flag" in f.metadata)
+# How a run reads the user's own images (folder, hf:, shards:): `aacn eval` reuses them, `aacn compare` passes them on.
+USER_DATA_SETTINGS = (
+    "val_fraction", "mean", "std", "hf_image_column", "hf_label_column", "hf_train_split", "hf_val_split",
+)  # fmt: skip
 
 
 def check_devices(devices: str) -> None:

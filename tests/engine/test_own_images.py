@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from torchvision.models import resnet18 as torchvision_resnet18
 
 from aacn import create_model
 from aacn.checkpoints import load_checkpoint_file
@@ -45,31 +44,23 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("weights") / "resnet18.pth"
-    torch.save(torchvision_resnet18().state_dict(), path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def run(images: Path, source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run(images: Path, torchvision_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("run") / "aa"
     argv = ["train", "--dataset", "folder", "--data-dir", str(images), "--model", "aa_resnet18", "--image-size", "32",
-            "--epochs", "1", "-b", "4", "-j", "0", "--accelerator", "cpu", "--init-from", str(source),
+            "--epochs", "1", "-b", "4", "-j", "0", "--accelerator", "cpu", "--init-from", str(torchvision_weights),
             "--freeze", "stem,layer1", "--output", str(output)]  # fmt: skip
     with pytest.warns(RuntimeWarning, match=r"skipping unreadable image .*broken.jpg"):
         assert main(argv) == 0
     return output
 
 
-def test_a_run_on_a_folder_records_its_classes_and_what_it_started_from(run: Path, source: Path) -> None:
+def test_a_run_on_a_folder_records_its_classes_and_what_it_started_from(run: Path, torchvision_weights: Path) -> None:
     results = json.loads((run / "results.json").read_text())
     assert results["classes"] == ["cat", "dog", "owl"]
     assert (results["init_from"]["loaded"], results["init_from"]["adapted"]) == (114, 6)
     assert results["init_from"]["skipped"] == ["fc.weight", "fc.bias"], "ImageNet's head; the run has 3 classes"
     state = load_checkpoint_file(run / "last.ckpt")["state_dict"]
-    weights = torch.load(source, weights_only=True)
+    weights = torch.load(torchvision_weights, weights_only=True)
     for key in ("conv1.weight", "bn1.running_mean", "bn1.running_var", "layer1.0.conv1.weight", "layer1.1.bn2.bias"):
         assert torch.equal(state[f"model.{key}"], weights[key]), f"{key} is frozen: weights and BN statistics"
     assert not torch.equal(state["model.layer2.0.bn1.running_mean"], weights["layer2.0.bn1.running_mean"])

@@ -15,15 +15,6 @@ from aacn.models.errors import PretrainedError, PretrainedNotFoundError
 from aacn.nn import AugmentedConvNd
 
 
-@pytest.fixture(scope="module")
-def torchvision_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A torchvision resnet18 state_dict as torchvision saves it (random weights: no network here)."""
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("weights") / "resnet18.pth"
-    torch.save(torchvision_resnet18().state_dict(), path)
-    return path
-
-
 def test_a_plain_model_takes_every_tensor_but_the_classifier_of_other_classes(torchvision_weights: Path) -> None:
     source = torch.load(torchvision_weights, weights_only=True)
     model = create_model("resnet18", num_classes=3)

@@ -253,6 +253,7 @@ class ShardLoader(DataLoader):
     def __init__(self, dataset: ShardStream, epoch: Callable[[], int], batches_done: Callable[[], int],
                  **kwargs: Any) -> None:  # fmt: skip
         super().__init__(dataset, **kwargs)
+        dataset.workers = max(1, self.num_workers)  # the stream's epoch length depends on it
         self._epoch, self._batches_done, self._resume_at = epoch, batches_done, 0
 
     def __iter__(self) -> Any:
@@ -262,9 +263,7 @@ class ShardLoader(DataLoader):
         return super().__iter__()
 
     def __len__(self) -> int:
-        stream: ShardStream = self.dataset  # type: ignore[assignment]
-        stream.workers = max(1, self.num_workers)
-        return math.ceil(len(stream) / self.batch_size)  # type: ignore[operator]
+        return math.ceil(len(self.dataset) / self.batch_size)  # type: ignore[arg-type, operator]
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": int(self._epoch()), "batches_done": int(self._batches_done())}

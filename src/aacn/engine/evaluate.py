@@ -9,7 +9,7 @@ from typing import Any
 import lightning as L
 
 from ..checkpoints import CheckpointError, model_from_checkpoint
-from ..config import TrainConfig, config_from_dict
+from ..config import USER_DATA_SETTINGS, TrainConfig, config_from_dict
 from ..data import is_user_data
 from .datamodule import ImageDataModule
 from .module import ClassificationModule
@@ -38,8 +38,7 @@ def evaluate(
         seed=saved.seed,
     )
     if dataset == saved.dataset and is_user_data(dataset):  # the same split, columns and normalisation as in training
-        for name in ("val_fraction", "mean", "std", "hf_image_column", "hf_label_column", "hf_train_split",
-                     "hf_val_split"):  # fmt: skip
+        for name in USER_DATA_SETTINGS:
             setattr(config, name, getattr(saved, name))
     datamodule = ImageDataModule(config, meta["image_size"])
     if datamodule.num_classes != meta["num_classes"]:

@@ -11,19 +11,17 @@ from torch import nn
 from ..config import ConfigError
 from ..nn import AugmentedConvNd
 
-# The attention branch of an augmented layer: what "conv" leaves training besides the classifier.
-ATTENTION_PARTS = ("qkv", "proj", "rel_l", "rel_d", "rel_h", "rel_w")
-
 
 def _head(model: nn.Module) -> str:
     return str(getattr(model, "pretrained_cfg", {}).get("classifier", "fc"))
 
 
 def _stem(model: nn.Module) -> list[str]:
-    """The top-level modules before the first stage (conv1, bn1, ... of a ResNet)."""
+    """The top-level modules before the first stage (``feature_info[1]``'s module): conv1, bn1, ... of a ResNet."""
+    first_stage = model.feature_info[1]["module"]  # type: ignore[index]
     names = []
     for name, _ in model.named_children():
-        if name.startswith("layer"):
+        if name == first_stage:
             break
         names.append(name)
     return names
@@ -33,12 +31,12 @@ def frozen_parameters(model: nn.Module, parts: list[str]) -> list[str]:
     """The names of the parameters ``parts`` freeze; a part that names nothing is a ConfigError listing the choices."""
     head = _head(model)
     names = [name for name, _ in model.named_parameters()]
-    attention = {
-        f"{layer}.{leaf}" if layer else leaf
+    attention = {  # an augmented layer's parameters outside its convolution branch (``conv``)
+        f"{layer}.{leaf}"
         for layer, module in model.named_modules()
         if isinstance(module, AugmentedConvNd)
         for leaf, _ in module.named_parameters()
-        if leaf.split(".")[0] in ATTENTION_PARTS
+        if not leaf.startswith("conv.")
     }
     chosen: set[str] = set()
     for part in parts:
