@@ -67,8 +67,9 @@ ATTENTION_IMPLS = ("auto", "eager", "chunked", "flex", "sdpa")
 # From this many tokens the chunked path recomputes the softmax in backward instead of keeping it (memory linear in
 # HW from here on); below, the (B, Nh, HW, HW) softmax is small and keeping it skips the recompute.
 CHUNKED_MIN_TOKENS = 256
-# Target elements of one tile's (matrices, rows, HW) logits. Tiles of whole matrices, as many as fit, measured fastest
-# on CPU from 2**21 to 2**22 logits at every CIFAR and ImageNet grid (docs/benchmarks.md, "Tile size").
+# Target elements of one tile's (matrices, rows, HW) logits. Tiles of whole matrices, as many as fit: on CPU the
+# fastest tile or within 6% of it at every CIFAR and ImageNet grid in bfloat16, and in float32 from 28x28 on
+# (docs/benchmarks.md, "Tile size").
 TILE_ELEMENTS = 1 << 22
 
 

@@ -54,8 +54,9 @@ def work_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype if dtype in LOW_PRECISION else torch.promote_types(dtype, torch.float32)
 
 
-# Up to this many tokens the ``columns`` form is also the faster in float32; above it its GEMMs, which grow with
-# H + W, cost more than the bias pass they save (docs/benchmarks.md, "Logit forms").
+# Up to this many tokens the two forms cost about the same in float32 (within 8% either way at 16x16); above it the
+# ``columns`` GEMMs, which grow with H + W, cost 1.4x to 1.7x the bias pass they save (docs/benchmarks.md, "Logit
+# forms").
 COLUMNS_MAX_TOKENS_FLOAT32 = 256
 
 
