@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from aacn.bench.harness import Harness
 from aacn.nn.attention import CHUNKED_MIN_TOKENS, default_tile_matrices, default_tile_rows
 from aacn.nn.chunked_attention import chunked_relative_attention
 from aacn.utils.hardware import describe_hardware
@@ -39,16 +38,14 @@ HEADS, KEY_DIMS = 8, 20
 CASES = ((16, 128, 32), (16, 128, 128), (8, 256, 128), (4, 512, 128))
 
 
-def _tiles(matrices: int, tokens: int) -> list[slice]:
-    rows = default_tile_rows(tokens)
-    assert rows >= tokens, "the CIFAR grids' tiles are whole matrices"
-    group = default_tile_matrices(rows, tokens)
-    return [slice(first, min(first + group, matrices)) for first in range(0, matrices, group)]
-
-
 def _cases(side: int, channels: int, batch: int, dtype: torch.dtype) -> dict[str, Callable[[], None]]:
     tokens, dvh = side * side, channels // 4 // HEADS
     matrices, recompute = batch * HEADS, tokens >= CHUNKED_MIN_TOKENS
+    # aacn's tiling (whole matrices at these grids), for the chunked path and the floor alike
+    tile_rows = default_tile_rows(tokens)
+    assert tile_rows >= tokens, "the CIFAR grids' tiles are whole matrices"
+    group = default_tile_matrices(tile_rows, tokens)
+    tiles = [slice(first, min(first + group, matrices)) for first in range(0, matrices, group)]
     make = lambda *shape: torch.randn(*shape, dtype=dtype) * 0.5  # noqa: E731
     q, k, v = (
         make(batch, HEADS, tokens, KEY_DIMS),
@@ -63,8 +60,7 @@ def _cases(side: int, channels: int, batch: int, dtype: torch.dtype) -> dict[str
     def attend(train: bool) -> Callable[[], None]:
         def run() -> None:
             with contextlib.nullcontext() if train else torch.no_grad():
-                out = chunked_relative_attention(q, k, v, side, side, rel_h, rel_w, default_tile_rows(tokens),
-                                                 default_tile_matrices(default_tile_rows(tokens), tokens),
+                out = chunked_relative_attention(q, k, v, side, side, rel_h, rel_w, tile_rows, group,
                                                  keep_probabilities=not recompute)  # fmt: skip
             if train:
                 out.backward(grad_out)
@@ -84,9 +80,8 @@ def _cases(side: int, channels: int, batch: int, dtype: torch.dtype) -> dict[str
         torch.zeros(matrices, KEY_DIMS, tokens, dtype=dtype),
         torch.empty(matrices, tokens, columns, dtype=dtype),
     )
-    tiles = _tiles(matrices, tokens)
-    group = tiles[0].stop - tiles[0].start
-    logits, scores = torch.empty(group, tokens, tokens, dtype=dtype), torch.empty(group, tokens, tokens, dtype=dtype)
+    largest = min(group, matrices)
+    logits, scores = (torch.empty(largest, tokens, tokens, dtype=dtype) for _ in range(2))
 
     def floor(train: bool) -> Callable[[], None]:
         def run() -> None:
@@ -147,18 +142,6 @@ def _cases(side: int, channels: int, batch: int, dtype: torch.dtype) -> dict[str
                                     ("branch + qkv", convolutions(augmented)))}  # fmt: skip
 
 
-def _medians(cases: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for run in cases.values():
-        run()  # warm-up: allocator, kernels' first calls
-    for _ in range(repeats):
-        for name, run in cases.items():  # in turns, so drift hits every case alike
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: 1000 * statistics.median(values) for name, values in times.items()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -169,7 +152,9 @@ def main() -> None:
     for side, channels, batch in CASES:
         for dtype in (torch.bfloat16, torch.float32):
             torch.manual_seed(0)
-            ms = _medians(_cases(side, channels, batch, dtype), args.repeats)
+            # in turns after one warm-up run each, so that drift hits every case alike; time only
+            harness = Harness(torch.device("cpu"), repeats=args.repeats, memory=False)
+            ms = {row.case: row.ms for row in harness.measure_in_turns("", _cases(side, channels, batch, dtype))}
             for step in ("fwd", "fwd+bwd"):
                 times = [ms[f"{name} {step}"] for name in names]
                 print(f"| {side}x{side} | {batch} | {str(dtype).removeprefix('torch.')} | {step} | "
