@@ -367,6 +367,12 @@ def test_nan_loss_stops_with_the_last_good_checkpoint_intact(tmp_path: Path, mon
         train(config)
     assert (output / "last.ckpt").read_bytes() == saved["before"], "the epoch-0 checkpoint is untouched"
     assert load_checkpoint_file(output / "last.ckpt")["global_step"] == 3
+    record = json.loads((output / "diverged.json").read_text())  # what `aacn compare` counts the run by
+    assert {k: record[k] for k in ("epoch", "step", "loss")} == {"epoch": 1, "step": 4, "loss": "nan"}
+    assert record["message"].startswith("loss became nan at epoch 1, step 4")
+    monkeypatch.setattr(ClassificationModule, "training_step", real_step)
+    train(config, resume=True)  # the same folder trained on from the good checkpoint: the old record goes
+    assert not (output / "diverged.json").exists() and (output / "results.json").is_file()
 
 
 # ---------------------------------------------------------------- exact resume after SIGKILL and SIGTERM

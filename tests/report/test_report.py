@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -150,6 +151,94 @@ def test_attention_maps_figure(tmp_path: Path) -> None:
     maps = capture_attention(model, image.unsqueeze(0), "layer2.0.conv1")
     plot_attention_maps(maps, image, [(2, 3), (8, 8)], tmp_path / "maps.png", "test")
     assert_png(tmp_path / "maps.png", min_width=900, min_height=300)
+
+
+class _DivergingTrain:
+    """Stands in for the `aacn train` subprocess of `aacn compare`: leaves what a run that diverged leaves."""
+
+    commands: ClassVar[list[list[str]]] = []
+
+    def __init__(self, command: list[str]) -> None:
+        self.commands.append(command)
+        folder = Path(command[command.index("--output") + 1])
+        folder.mkdir(parents=True)
+        (folder / "config.yaml").write_text("epochs: 32\n")
+        (folder / "metrics.csv").write_text("epoch,step,train/loss_epoch,train/top1,val/top1\n0,7,0.7,0.5,\n")
+        (folder / "diverged.json").write_text(json.dumps({"epoch": 2, "step": 9, "loss": "nan", "message": "m"}))
+
+    def wait(self) -> int:
+        return 3
+
+
+def test_compare_counts_a_diverged_run_as_done_and_reports_it_at_chance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aacn.experiments import compare as compare_module
+
+    plain, aa = "resnet18_cifar", "aa_resnet18_cifar"
+    top1 = {(125, plain, 0): 0.55, (125, aa, 0): 0.6, (125, aa, 1): 0.62, (250, plain, 0): 0.7, (250, plain, 1): 0.74,
+            (250, aa, 0): 0.8}  # fmt: skip
+    for (size, model, seed), value in top1.items():
+        folder = tmp_path / f"n{size}" / model / f"seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps(_run(seed, value, model=model, dataset="svrt1", epochs=32)))
+        (folder / "metrics.csv").write_text("epoch,step,train/loss_epoch,train/top1,val/top1\n0,7,0.6,0.6,0.6\n")
+    # a run that diverged before compare learnt to record it: diverged.json, config.yaml and metrics.csv only
+    earlier = tmp_path / "n250" / aa / "seed1"
+    _DivergingTrain(["--output", str(earlier)])
+    _DivergingTrain.commands.clear()
+    monkeypatch.setattr(compare_module, "_launch", _DivergingTrain)
+    options = compare_module.CompareOptions("svrt1", tmp_path, seeds=(0, 1), train_sizes=(125, 250))
+    compare_module.compare(options)
+    printed = capsys.readouterr().out
+
+    (command,) = _DivergingTrain.commands  # only the run with no files was trained
+    assert command[command.index("--train-size") + 1] == "125" and command[command.index("--model") + 1] == plain
+    assert "resnet18_cifar seed 1 on 125 images: diverged, loss nan at epoch 2, step 9; counted as done" in printed
+    assert "aa_resnet18_cifar seed 1 on 250 images: diverged earlier, loss nan at epoch 2, step 9" in printed
+    for folder in (tmp_path / "n125" / plain / "seed1", earlier):
+        record = json.loads((folder / "results.json").read_text())
+        assert record["top1"] is None and record["epochs"] == 32, "no test was measured; the planned epochs"
+        assert record["diverged"] == {"epoch": 2, "step": 9, "loss": "nan"}
+
+    summary = json.loads((tmp_path / "results.json").read_text())
+    rows = {(entry["train_size"], m["model"]): m for entry in summary["sizes"] for m in entry["models"]}
+    assert rows[(125, plain)]["diverged"] == 1 and rows[(125, plain)]["top1"] == pytest.approx((0.55 + 0.5) / 2)
+    assert rows[(125, plain)]["params"] == 1_000_000, "measurements come from the finished run"
+    assert rows[(250, aa)]["diverged"] == 1 and rows[(250, plain)]["diverged"] == 0
+    analysis = summary["analysis"]
+    assert analysis["paired_differences"][0]["differences"] == pytest.approx([0.05, 0.12]), "0.62 - 0.5 for seed 1"
+    assert analysis["sensitivity"]["left_out"] == {"125": [1], "250": [1]}
+    report = (tmp_path / "report.md").read_text()
+    assert "| 125 | resnet18_cifar | 55.00 | 50.00 (diverged at epoch 2, step 9) |" in report
+    assert (
+        "Diverged runs (training loss non-finite; scored at chance, 50.00%): resnet18_cifar, 1 of 2 at N = 125; "
+        "aa_resnet18_cifar, 1 of 2 at N = 250."
+    ) in report
+    assert "52.50 ± 3.54 (1 diverged)" in report and "Sensitivity, not the verdict" in report
+    assert analysis["verdict"] in report and "Leaving out the pairs with a diverged run" in analysis["verdict"]
+    assert_png(tmp_path / "sample_efficiency.png")
+
+    def no_training(command: list[str]) -> None:
+        raise AssertionError("a diverged run was trained again")
+
+    monkeypatch.setattr(compare_module, "_launch", no_training)
+    compare_module.compare(options)
+    assert capsys.readouterr().out.count("finished earlier, skipped") == 8
+
+
+def test_compare_still_stops_on_a_run_that_failed_otherwise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aacn.experiments import compare as compare_module
+
+    class FailingTrain(_DivergingTrain):
+        def __init__(self, command: list[str]) -> None:
+            Path(command[command.index("--output") + 1]).mkdir(parents=True)
+
+    monkeypatch.setattr(compare_module, "_launch", FailingTrain)
+    options = compare_module.CompareOptions("svrt1", tmp_path, seeds=(0,), train_sizes=(125,))
+    with pytest.raises(compare_module.RunFailedError, match="run resnet18_cifar seed 0 on 125 images did not finish"):
+        compare_module.compare(options)
+    assert not (tmp_path / "n125" / "resnet18_cifar" / "seed0" / "results.json").exists()
 
 
 @pytest.mark.process

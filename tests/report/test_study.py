@@ -10,6 +10,7 @@ import pytest
 from aacn.report.study import (
     adequate_epochs,
     paired_difference,
+    scored_top1,
     smallest_size_reaching,
     study_analysis,
     t_quantile_975,
@@ -69,6 +70,58 @@ def test_the_verdict_is_generated_from_the_numbers() -> None:
     assert study_analysis(same, "plain", "aa")["verdict"].startswith("At every training-set size the 95% confidence")
     one_seed = [paired_difference(250, _runs({0: 0.5}), _runs({0: 0.6}))]
     assert verdict("plain", "aa", one_seed, {"plain": {}, "aa": {}}).startswith("One seed per size")
+
+
+def _diverged(seed: int) -> dict:
+    return {"model": "aa", "seed": seed, "top1": None, "diverged": {"epoch": 4, "step": 79, "loss": "nan"}}
+
+
+def test_a_diverged_run_scores_chance_and_its_pair_is_left_out_beside() -> None:
+    runs = {
+        250: {"plain": _runs({0: 0.50, 1: 0.52, 2: 0.49}), "aa": _runs({0: 0.51, 1: 0.50, 2: 0.50})},
+        # without seed 2 the differences are 0.21 and 0.20; with it scored at 0.5, -0.21: the interval spans zero
+        2000: {"plain": _runs({0: 0.70, 1: 0.72, 2: 0.71}), "aa": [*_runs({0: 0.91, 1: 0.92}), _diverged(2)]},
+    }
+    with pytest.raises(ValueError, match="the aa run of seed 2 diverged: give the chance level to score it"):
+        study_analysis(runs, "plain", "aa")
+    analysis = study_analysis(runs, "plain", "aa", chance=0.5)
+    scored = analysis["paired_differences"][1]
+    assert scored["seeds"] == [0, 1, 2] and scored["differences"] == pytest.approx([0.21, 0.20, -0.21])
+    assert analysis["diverged"] == {"250": {"plain": [], "aa": []}, "2000": {"plain": [], "aa": [2]}}
+    sensitivity = analysis["sensitivity"]
+    assert sensitivity["left_out"] == {"2000": [2]}
+    without = sensitivity["paired_differences"]
+    assert [d["train_size"] for d in without] == [250, 2000]
+    assert without[0] == analysis["paired_differences"][0], "sizes without a diverged run are unchanged"
+    assert without[1]["seeds"] == [0, 1] and without[1]["differences"] == pytest.approx([0.21, 0.20])
+    half = 12.7062 * math.sqrt(0.00005) / math.sqrt(2)  # sd of (0.21, 0.20) is sqrt(0.00005)
+    assert (without[1]["low"], without[1]["high"]) == pytest.approx((0.205 - half, 0.205 + half))
+    assert without[1]["low"] > 0, "without the pair, the interval excludes zero"
+    text = analysis["verdict"]
+    assert text.startswith("At every training-set size the 95% confidence interval"), "the verdict scores at chance"
+    assert text.endswith(
+        "Leaving out the pairs with a diverged run (N = 2,000: seed 2), the two analyses disagree: at 2,000 training "
+        f"images, with diverged runs at chance +6.7 points, 95% CI {100 * scored['low']:+.1f} to "
+        f"{100 * scored['high']:+.1f}, includes zero; without their pairs +20.5 points, 95% CI "
+        f"{100 * (0.205 - half):+.1f} to {100 * (0.205 + half):+.1f}, excludes zero."
+    )
+    assert scored_top1(runs[2000]["aa"][2], 0.5) == 0.5 and scored_top1(runs[2000]["aa"][0], 0.5) == 0.91
+
+
+def test_a_diverged_run_that_changes_nothing_is_said_so() -> None:
+    runs = {
+        500: {"plain": [*_runs({0: 0.50, 1: 0.52}), _diverged(2)], "aa": _runs({0: 0.51, 1: 0.50, 2: 0.53})},
+        1000: {"plain": _runs({0: 0.50, 1: 0.52}), "aa": [_diverged(0), _diverged(1)]},  # no pair left here
+    }
+    analysis = study_analysis(runs, "plain", "aa", chance=0.5)
+    assert analysis["sensitivity"]["left_out"] == {"500": [2], "1000": [0, 1]}
+    assert [d["train_size"] for d in analysis["sensitivity"]["paired_differences"]] == [500]
+    assert analysis["verdict"].endswith(
+        "Leaving out the pairs with a diverged run (N = 500: seed 2; N = 1,000: seeds 0, 1) changes the conclusion "
+        "at no size."
+    )
+    clean = study_analysis({500: {"plain": _runs({0: 0.5, 1: 0.6}), "aa": _runs({0: 0.6, 1: 0.6})}}, "plain", "aa")
+    assert "sensitivity" not in clean and "diverged run" not in clean["verdict"]
 
 
 def test_adequate_epochs_reads_every_run_at_each_rung() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import time
@@ -13,6 +14,9 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import OnExceptionCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from ..report.run_files import DIVERGED
+from ..utils import atomic_write_text
 
 
 class NonFiniteLossError(RuntimeError):
@@ -53,7 +57,8 @@ class RNGStateCallback(L.Callback):
 
 
 class NonFiniteLossCallback(L.Callback):
-    """Stops the run at the first NaN/Inf loss, before the optimizer state or a checkpoint can absorb it."""
+    """Stops the run at the first NaN/Inf loss, before the optimizer state or a checkpoint can absorb it, and
+    records where in ``diverged.json`` beside the checkpoints."""
 
     def __init__(self, last_checkpoint: Path) -> None:
         self.last_checkpoint = last_checkpoint
@@ -65,10 +70,15 @@ class NonFiniteLossCallback(L.Callback):
                 if self.last_checkpoint.is_file()
                 else "no checkpoint was written yet"
             )
-            raise NonFiniteLossError(
-                f"loss became {loss.item()} at epoch {trainer.current_epoch}, step {trainer.global_step}; {kept}. "
+            value, epoch, step = loss.item(), trainer.current_epoch, trainer.global_step
+            message = (
+                f"loss became {value} at epoch {epoch}, step {step}; {kept}. "
                 f"Lower --lr, add --warmup-epochs or --grad-clip, or use --precision 32"
             )
+            if trainer.is_global_zero:
+                record = {"epoch": epoch, "step": step, "loss": str(value), "message": message}
+                atomic_write_text(self.last_checkpoint.parent / DIVERGED, json.dumps(record, indent=2) + "\n")
+            raise NonFiniteLossError(message)
 
 
 class SignalCheckpoint(OnExceptionCheckpoint):

@@ -30,6 +30,7 @@ from ..data.sampling import drops_lone_last_batch
 from ..data.shards import ShardSplit
 from ..exchange.init_from import init_from
 from ..models import Profile, create_model, get_spec, profile
+from ..report.run_files import DIVERGED
 from ..utils import atomic_write_text, writable_folder
 from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
 from .checkpoint_io import SafeCheckpointIO
@@ -308,6 +309,7 @@ def fit_run(run: Run) -> None:
     if trainer.is_global_zero:
         run.output.mkdir(parents=True, exist_ok=True)
         save_config(run.config, run.output / "config.yaml")
+        (run.output / DIVERGED).unlink(missing_ok=True)  # an earlier try's record; this try writes its own
     with quiet_lightning(run.config.verbose):
         try:
             trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=str(run.last) if run.resume else None)

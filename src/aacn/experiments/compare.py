@@ -2,7 +2,10 @@
 
 Each (model, seed) run is an ``aacn train`` subprocess in ``<output>/<model>/seed<k>``, so that its peak memory is
 its own and an interrupted comparison resumes where it stopped: finished runs (results.json present) are skipped,
-interrupted ones (last.ckpt without results.json) continue with ``--resume``.
+interrupted ones (last.ckpt without results.json) continue with ``--resume``. A run whose training loss became
+non-finite (its ``diverged.json``) is done as well: it is not trained again, since the same seed on the same recipe
+diverges again, and a changed recipe for one run would no longer compare like with like. Its results.json says where
+it diverged and holds no test top-1; the report scores it at chance and says so.
 
 With ``train_sizes`` it is a sample-efficiency study: every model and seed is trained on the first N training images
 for each N (``--train-size N``, runs in ``<output>/n<N>/<model>/seed<k>``), with the identical recipe; the report
@@ -23,8 +26,8 @@ from typing import Any
 from ..config import ConfigError, resolve_config
 from ..data import dataset_info, is_user_data
 from ..report.comparison import ModelSummary, protocol_record, write_comparison
-from ..report.run_files import read_curves
-from ..utils import writable_folder
+from ..report.run_files import DIVERGED, read_curves, read_divergence
+from ..utils import atomic_write_text, writable_folder
 from ..utils.hardware import describe_hardware
 
 
@@ -74,6 +77,12 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _launch(command: list[str]) -> subprocess.Popen:
+    """Start one `aacn train` run as its own process, outside any distributed launch this process is part of."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
+    return subprocess.Popen(command, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
 def run_dir(output: Path, model: str, seed: int, train_size: int | None = None) -> Path:
     base = output if train_size is None else output / f"n{train_size}"
     return base / model / f"seed{seed}"
@@ -88,6 +97,10 @@ def _train_one(
     if results.is_file():
         print(f"[{index}/{total}] {what}: finished earlier, skipped ({results})", flush=True)
         return json.loads(results.read_text())
+    divergence = read_divergence(folder)
+    if divergence is not None:  # diverged earlier, its results.json not yet written (the comparison was stopped)
+        print(f"[{index}/{total}] {what}: diverged earlier, {_where(divergence)}; counted as done", flush=True)
+        return _record_divergence(options.dataset, model, seed, folder, divergence)
     resume = (folder / "last.ckpt").is_file()
     print(f"[{index}/{total}] {what}: {'resuming' if resume else 'training'} in {folder}", flush=True)
     command = [sys.executable, "-m", "aacn", "train", "--dataset", options.dataset, "--model", model]
@@ -99,12 +112,19 @@ def _train_one(
     command += list(options.train_flags)
     if resume:
         command.append("--resume")
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
-    process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    process = _launch(command)
     try:
         code = process.wait()
     except KeyboardInterrupt:
         code = process.wait()  # the run saves its checkpoint on the same SIGINT
+    divergence = read_divergence(folder) if code != 0 else None
+    if divergence is not None:
+        print(
+            f"[{index}/{total}] {what}: diverged, {_where(divergence)}; counted as done and scored at chance in the "
+            f"report (not trained again: delete {folder} to train it anew)",
+            flush=True,
+        )
+        return _record_divergence(options.dataset, model, seed, folder, divergence)
     if code != 0 or not results.is_file():
         raise RunFailedError(
             f"run {what} did not finish (exit code {code}); its output is above and its files in "
@@ -112,6 +132,45 @@ def _train_one(
             exit_code=code if code in (2, 3) or code >= 128 else 3,
         )
     return json.loads(results.read_text())
+
+
+def _where(divergence: dict[str, Any]) -> str:
+    return f"loss {divergence['loss']} at epoch {divergence['epoch']}, step {divergence['step']}"
+
+
+def _record_divergence(dataset: str, model: str, seed: int, folder: Path, divergence: dict[str, Any]) -> dict[str, Any]:
+    """Write and return a diverged run's results.json: no test metrics (none were measured), where it diverged, and
+    ``epochs`` as its config planned (the number a finished run of the same size trained)."""
+    import yaml
+
+    config_file = folder / "config.yaml"
+    if not config_file.is_file():
+        raise RunFailedError(
+            f"{folder / DIVERGED} is there but {config_file} is not; restore the run's config.yaml, or delete "
+            f"{folder} to train the run anew",
+            exit_code=3,
+        )
+    config = yaml.safe_load(config_file.read_text())
+    results = {
+        "model": model,
+        "dataset": dataset,
+        "epochs": int(config["epochs"]),
+        "top1": None,
+        "top5": None,
+        "loss": None,
+        "seed": seed,
+        "diverged": {key: divergence[key] for key in ("epoch", "step", "loss")},
+    }
+    atomic_write_text(folder / "results.json", json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _run_curves(folder: Path) -> dict[str, dict[int, float]]:
+    """A run's curves; none for a run that diverged before its first epoch was logged."""
+    metrics = folder / "metrics.csv"
+    if not metrics.is_file():
+        return {"train_loss": {}, "train_top1": {}, "val_top1": {}}
+    return read_curves(metrics)
 
 
 def compare(options: CompareOptions) -> list[ModelSummary]:
@@ -154,8 +213,7 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
     if options.protocol is not None:
         context["protocol"] = protocol_record(options.protocol)
     curves = {
-        n: {m: [read_curves(run_dir(options.output, m, s, n) / "metrics.csv") for s in options.seeds] for m in models}
-        for n in sizes
+        n: {m: [_run_curves(run_dir(options.output, m, s, n)) for s in options.seeds] for m in models} for n in sizes
     }
     classes = dataset_info(options.dataset).num_classes or len(_first_result(runs).get("classes") or [0, 0])
     chance = 1 / classes  # a folder's class count is in its runs' results
@@ -170,5 +228,5 @@ def compare(options: CompareOptions) -> list[ModelSummary]:
 
 
 def _first_result(runs: dict) -> dict:
-    """One run's results.json (what a folder dataset's runs say about its classes)."""
-    return next(r for by_model in runs.values() for rs in by_model.values() for r in rs)
+    """A finished run's results.json (what a folder dataset's runs say about its classes); {} if none has them."""
+    return next((r for by_model in runs.values() for rs in by_model.values() for r in rs if r.get("classes")), {})

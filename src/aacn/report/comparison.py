@@ -10,7 +10,7 @@ from typing import Any
 
 from ..models import PAPER
 from ..utils import atomic_write_text
-from .study import format_paired_table
+from .study import format_paired_table, scored_top1
 
 # settings of the paper: (dataset, model) pairs whose reported figures we print beside ours
 PAPER_SETTINGS = {"imagenet": "ImageNet", "cifar100": "CIFAR-100"}
@@ -25,12 +25,14 @@ class ModelSummary:
     top5: float | None
     top5_std: float | None
     loss: float | None
-    params: int
-    gflops: float
-    train_images_per_sec: float
-    eval_images_per_sec: float
-    peak_memory_mb: float
-    wall_time_s: float  # mean per run
+    # measured by the finished runs (None if every run diverged)
+    params: int | None
+    gflops: float | None
+    train_images_per_sec: float | None
+    eval_images_per_sec: float | None
+    peak_memory_mb: float | None
+    wall_time_s: float | None  # mean per run
+    diverged: int = 0  # runs whose training loss became non-finite, in top1 at chance
     paper_top1: float | None = None  # percent, where the setting is one of the paper's
     paper_top5: float | None = None
     paper_params_m: float | None = None
@@ -46,35 +48,52 @@ def _std(values: list[float | None]) -> float | None:
     return statistics.stdev(present) if len(present) > 1 else None
 
 
-def summarize(model: str, dataset: str, runs: list[dict[str, Any]]) -> ModelSummary:
-    """One model's row from its runs' results.json contents (one per seed)."""
+def summarize(model: str, dataset: str, runs: list[dict[str, Any]], chance: float | None = None) -> ModelSummary:
+    """One model's row from its runs' results.json contents (one per seed). A diverged run counts in top-1 at
+    ``chance``; top-5, loss and the measurements come from the finished runs."""
     paper = PAPER.get(model) if dataset in PAPER_SETTINGS and model in PAPER else None
     if paper is not None and PAPER_SETTINGS[dataset] not in paper.source:
         paper = None
+    finished = [r for r in runs if not r.get("diverged")]
+    top1 = [scored_top1(r, chance) if r.get("diverged") else r["top1"] for r in runs]
     return ModelSummary(
         model=model,
         seeds=[int(r["seed"]) for r in runs],
-        top1=_mean([r["top1"] for r in runs]),
-        top1_std=_std([r["top1"] for r in runs]),
-        top5=_mean([r["top5"] for r in runs]),
-        top5_std=_std([r["top5"] for r in runs]),
-        loss=_mean([r["loss"] for r in runs]),
-        params=int(runs[0]["params"]),
-        gflops=float(runs[0]["gflops"]),
-        train_images_per_sec=round(statistics.fmean(r["train_images_per_sec"] for r in runs), 2),
-        eval_images_per_sec=round(statistics.fmean(r["eval_images_per_sec"] for r in runs), 2),
-        peak_memory_mb=max(r["peak_memory_mb"] for r in runs),
-        wall_time_s=round(statistics.fmean(r["wall_time_s"] for r in runs), 2),
+        top1=_mean(top1),
+        top1_std=_std(top1),
+        top5=_mean([r["top5"] for r in finished]),
+        top5_std=_std([r["top5"] for r in finished]),
+        loss=_mean([r["loss"] for r in finished]),
+        params=int(finished[0]["params"]) if finished else None,
+        gflops=float(finished[0]["gflops"]) if finished else None,
+        train_images_per_sec=_rounded_mean([r["train_images_per_sec"] for r in finished]),
+        eval_images_per_sec=_rounded_mean([r["eval_images_per_sec"] for r in finished]),
+        peak_memory_mb=max((r["peak_memory_mb"] for r in finished), default=None),
+        wall_time_s=_rounded_mean([r["wall_time_s"] for r in finished]),
+        diverged=len(runs) - len(finished),
         paper_top1=paper.top1 if paper else None,
         paper_top5=paper.top5 if paper else None,
         paper_params_m=paper.params_m if paper else None,
     )
 
 
+def _rounded_mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 2) if values else None
+
+
 def _pct(mean: float | None, std: float | None) -> str:
     if mean is None:
         return "-"
     return f"{100 * mean:.2f}" + (f" ± {100 * std:.2f}" if std is not None else "")
+
+
+def _top1_cell(row: ModelSummary) -> str:
+    """Mean ± std of top-1, with the number of diverged runs (at chance) where there are any."""
+    return _pct(row.top1, row.top1_std) + (f" ({row.diverged} diverged)" if row.diverged else "")
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def format_table(rows: list[ModelSummary]) -> str:
@@ -100,14 +119,14 @@ def format_table(rows: list[ModelSummary]) -> str:
     for r in rows:
         cells = [
             r.model,
-            _pct(r.top1, r.top1_std),
+            _top1_cell(r),
             _pct(r.top5, r.top5_std),
-            f"{r.params / 1e6:.2f}",
-            f"{r.gflops:.3f}",
-            f"{r.train_images_per_sec:.1f}",
-            f"{r.eval_images_per_sec:.1f}",
-            f"{r.peak_memory_mb:.0f}",
-            f"{r.wall_time_s:.1f}",
+            _number(None if r.params is None else r.params / 1e6, ".2f"),
+            _number(r.gflops, ".3f"),
+            _number(r.train_images_per_sec, ".1f"),
+            _number(r.eval_images_per_sec, ".1f"),
+            _number(r.peak_memory_mb, ".0f"),
+            _number(r.wall_time_s, ".1f"),
         ]
         if with_paper:
             cells += [
@@ -126,7 +145,7 @@ def format_size_table(by_size: dict[Any, list[ModelSummary]]) -> str:
         "|---:|" + "---:|" * len(models),
     ]
     for size, rows in by_size.items():
-        lines.append(f"| {size} | " + " | ".join(_pct(r.top1, r.top1_std) for r in rows) + " |")
+        lines.append(f"| {size} | " + " | ".join(_top1_cell(r) for r in rows) + " |")
     return "\n".join(lines)
 
 
@@ -185,7 +204,7 @@ def write_report(
             "![test top-1 against training images](sample_efficiency.png)",
             "",
         ]
-        lines += _seed_table(context["runs_by_size"]) if "runs_by_size" in context else []
+        lines += _seed_table(context["runs_by_size"], context.get("chance")) if "runs_by_size" in context else []
         analysis = context.get("analysis")
         if analysis is not None:
             lines += [
@@ -197,6 +216,15 @@ def write_report(
                 f"**Verdict** (generated from the numbers above by `aacn.report.study`): {analysis['verdict']}",
                 "",
             ]
+            sensitivity = analysis.get("sensitivity")
+            if sensitivity is not None:
+                lines += [
+                    "Sensitivity, not the verdict: the same paired differences with the pairs of diverged runs left "
+                    "out:",
+                    "",
+                    format_paired_table(analysis, sensitivity["paired_differences"]),
+                    "",
+                ]
         lines += [
             "![training curves at every size](training_curves.png)",
             "",
@@ -211,14 +239,23 @@ def write_report(
         "epochs but the first, evaluation images/s over the validation passes. Peak memory: process resident set "
         "on CPU, max allocated on CUDA. Wall time: one run, data loading and evaluation included.",
     ]
+    if any(r.diverged for r in rows):
+        chance = context.get("chance")
+        level = "chance" if chance is None else f"chance ({100 * chance:.2f}%)"
+        lines += [
+            "",
+            f"A diverged run (its training loss became non-finite) counts in top-1 at {level} and in nothing else; "
+            "its folder's diverged.json says where it stopped.",
+        ]
     if any(r.paper_top1 is not None for r in rows):
         lines += ["", "Paper figures: Bello et al. 2019, the same setting at the paper's full training budget."]
     lines += ["", "![training curves](curves.png)", ""]
     atomic_write_text(path, "\n".join(lines))
 
 
-def _seed_table(runs_by_size: dict[Any, dict[str, list[dict[str, Any]]]]) -> list[str]:
-    """Each seed's test top-1 (%), per size and model."""
+def _seed_table(runs_by_size: dict[Any, dict[str, list[dict[str, Any]]]], chance: float | None) -> list[str]:
+    """Each seed's test top-1 (%), per size and model, a diverged run's marked and at chance; then how many runs of
+    each model diverged at each size."""
     models = list(next(iter(runs_by_size.values())))
     seeds = sorted({int(r["seed"]) for by_model in runs_by_size.values() for rs in by_model.values() for r in rs})
     lines = [
@@ -227,12 +264,30 @@ def _seed_table(runs_by_size: dict[Any, dict[str, list[dict[str, Any]]]]) -> lis
         "| training images | model | " + " | ".join(f"seed {s}" for s in seeds) + " |",
         "|---:|---|" + "---:|" * len(seeds),
     ]
+    diverged: list[str] = []
     for size, by_model in runs_by_size.items():
         for model in models:
-            top1 = {int(r["seed"]): r["top1"] for r in by_model[model]}
-            cells = [f"{100 * top1[s]:.2f}" if top1.get(s) is not None else "-" for s in seeds]
+            by_seed = {int(r["seed"]): r for r in by_model[model]}
+            cells = [_seed_cell(by_seed.get(s), chance) for s in seeds]
             lines.append(f"| {size:,} | {model} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
+            count = sum(1 for r in by_model[model] if r.get("diverged"))
+            if count:
+                diverged.append(f"{model}, {count} of {len(by_model[model])} at N = {size:,}")
+    if diverged:
+        level = "chance" if chance is None else f"chance, {100 * chance:.2f}%"
+        note = f"Diverged runs (training loss non-finite; scored at {level}): {'; '.join(diverged)}."
+    else:
+        note = "No run diverged."
+    return [*lines, "", note, ""]
+
+
+def _seed_cell(run: dict[str, Any] | None, chance: float | None) -> str:
+    if run is None:
+        return "-"
+    if run.get("diverged"):
+        where = run["diverged"]
+        return f"{100 * scored_top1(run, chance):.2f} (diverged at epoch {where['epoch']}, step {where['step']})"
+    return "-" if run["top1"] is None else f"{100 * run['top1']:.2f}"
 
 
 def protocol_record(path: Path) -> dict[str, Any]:
@@ -276,7 +331,7 @@ def write_comparison(
     sizes = list(runs)
     models = list(runs[sizes[0]])
     study = sizes != [None]
-    rows_by_size = {n: [summarize(m, context["dataset"], runs[n][m]) for m in models] for n in sizes}
+    rows_by_size = {n: [summarize(m, context["dataset"], runs[n][m], chance) for m in models] for n in sizes}
     largest = sizes[-1]
     rows = rows_by_size[largest]
     written = [output / "report.md", output / "results.json", output / "curves.png"]
@@ -284,7 +339,7 @@ def write_comparison(
     if study:
         context = {**context, "epochs_per_size": {n: int(runs[n][models[0]][0]["epochs"]) for n in sizes}}
         if len(models) == 2:
-            context["analysis"] = study_analysis(runs, models[0], models[1])
+            context["analysis"] = study_analysis(runs, models[0], models[1], chance)
             verdict = context["analysis"]["verdict"]
         write_results_json(rows, output / "results.json", context, by_size=rows_by_size)
         name, seeds = context["dataset"], len(context["seeds"])
@@ -299,7 +354,7 @@ def write_comparison(
     if largest is not None:
         title += f", {largest} training images"
     plot_curves(curves[largest], output / "curves.png", title)
-    report_context = {**context, "runs_by_size": runs} if study else context
+    report_context = {**context, "chance": chance, **({"runs_by_size": runs} if study else {})}
     write_report(rows, output / "report.md", report_context, by_size=rows_by_size if study else None)
     table = format_size_table(rows_by_size) if study else format_table(rows)
     return WrittenReport(rows, table, verdict, written)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..utils.extras import require_extra
+from .study import scored_top1
 
 
 def plot_curves(curves: dict[str, list[dict[str, dict[int, float]]]], path: Path, title: str) -> None:
@@ -46,8 +47,8 @@ def plot_sample_efficiency(
     runs: dict[int, dict[str, list[dict[str, Any]]]], path: Path, title: str, chance: float | None = None
 ) -> None:
     """Test top-1 against training-set size (log scale): one line per model through the mean over seeds and every
-    seed's own point beside it; ``chance`` (a fraction) is drawn as a dotted line. ``runs[size][model]`` holds each
-    seed's results.json contents."""
+    seed's own point beside it (a diverged run's as a cross at chance); ``chance`` (a fraction) is drawn as a dotted
+    line. ``runs[size][model]`` holds each seed's results.json contents."""
     require_extra("report", "drawing figures")
     import matplotlib
 
@@ -57,15 +58,25 @@ def plot_sample_efficiency(
     sizes = sorted(runs)
     models = list(runs[sizes[0]])
     figure, axis = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    marked_diverged = False
     for index, model in enumerate(models):
-        values = [[100 * r["top1"] for r in runs[size][model]] for size in sizes]
+        values = [[100 * scored_top1(r, chance) for r in runs[size][model]] for size in sizes]
         mean = [float(np.mean(v)) for v in values]
         (line,) = axis.plot(sizes, mean, marker="o", label=f"{model} (mean)")
         # each seed's point, nudged sideways per model (x 1.04 on the log axis) so that the models' points stay apart
         nudge = 1.04 ** (index - (len(models) - 1) / 2)
         seed_x = [size * nudge for size, v in zip(sizes, values, strict=True) for _ in v]
         seed_y = [value for v in values for value in v]
-        axis.scatter(seed_x, seed_y, s=14, color=line.get_color(), alpha=0.55, linewidths=0)
+        diverged = [bool(r.get("diverged")) for size in sizes for r in runs[size][model]]
+        kept = [i for i, d in enumerate(diverged) if not d]
+        axis.scatter([seed_x[i] for i in kept], [seed_y[i] for i in kept], s=14, color=line.get_color(), alpha=0.55,
+                     linewidths=0)  # fmt: skip
+        failed = [i for i, d in enumerate(diverged) if d]
+        if failed:  # a diverged run, scored at chance: a cross, so that it does not pass for a measured point
+            label = None if marked_diverged else "diverged (at chance)"
+            axis.scatter([seed_x[i] for i in failed], [seed_y[i] for i in failed], s=30, marker="x",
+                         color=line.get_color(), label=label)  # fmt: skip
+            marked_diverged = True
     axis.set_xscale("log")
     axis.set_xticks(sizes, [str(s) for s in sizes])
     axis.minorticks_off()

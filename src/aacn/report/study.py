@@ -4,6 +4,10 @@
   seed gives both models the same data order) with a 95% confidence interval over seeds (Student's t);
 - for each model, the smallest size whose mean top-1 reaches each threshold (80% and 90%);
 - the verdict, a few sentences generated from those numbers and nothing else.
+
+A run whose training loss became non-finite (``"diverged"`` in its results.json, no test top-1) is scored at chance
+(Amendment 2 of the protocol); beside the analysis, a sensitivity analysis leaves out the pairs of diverged runs, and
+the verdict says at which sizes the two disagree.
 """
 
 from __future__ import annotations
@@ -110,31 +114,117 @@ def verdict(
     return " ".join(sentences)
 
 
-def study_analysis(runs_by_size: dict[int, dict[str, list[dict[str, Any]]]], first: str, second: str) -> dict[str, Any]:
-    """The paired differences, thresholds and verdict of a two-model study, as results.json holds them."""
+def scored_top1(run: dict[str, Any], chance: float | None) -> float:
+    """A run's test top-1 as the analysis counts it: a diverged run, which has none, at ``chance`` (what a network
+    with no usable output scores on a balanced test set)."""
+    if run.get("diverged"):
+        if chance is None:
+            raise ValueError(
+                f"the {run['model']} run of seed {run['seed']} diverged: give the chance level to score it"
+            )
+        return chance
+    return float(run["top1"])
+
+
+Runs = dict[int, dict[str, list[dict[str, Any]]]]  # size -> model -> each seed's results.json contents
+
+
+def _differences_and_thresholds(
+    runs_by_size: Runs, first: str, second: str
+) -> tuple[list[PairedDifference], dict[str, dict[float, int | None]]]:
     differences = [paired_difference(n, by_model[first], by_model[second]) for n, by_model in runs_by_size.items()]
     means = {
         model: {n: statistics.fmean(float(r["top1"]) for r in by_model[model]) for n, by_model in runs_by_size.items()}
         for model in (first, second)
     }
     thresholds = {m: {level: smallest_size_reaching(means[m], level) for level in THRESHOLDS} for m in means}
-    return {
+    return differences, thresholds
+
+
+def _interval(d: PairedDifference | None) -> str:
+    if d is None:
+        return "no pair left"
+    if d.low is None:
+        return f"{_points(d.mean)} points, one pair: no interval"
+    side = "excludes" if d.excludes_zero else "includes"
+    return f"{_points(d.mean)} points, 95% CI {_points(d.low)} to {_points(d.high)}, {side} zero"  # type: ignore[arg-type]
+
+
+def disagreement(
+    scored: list[PairedDifference], without: list[PairedDifference], left_out: dict[int, list[int]]
+) -> str:
+    """What the sensitivity analysis changes: the sizes whose interval excludes zero in one analysis and not in the
+    other (a size with no pair left, or one pair, has no interval: it excludes nothing)."""
+    kept = {d.train_size: d for d in without}
+    seeds = "; ".join(
+        f"N = {n:,}: seed{'s' * (len(s) > 1)} {', '.join(map(str, s))}" for n, s in sorted(left_out.items()) if s
+    )
+    disagree = [d for d in scored if d.excludes_zero != (d.train_size in kept and kept[d.train_size].excludes_zero)]
+    if not disagree:
+        return f"Leaving out the pairs with a diverged run ({seeds}) changes the conclusion at no size."
+    parts = [
+        f"at {d.train_size:,} training images, with diverged runs at chance {_interval(d)}; without their pairs "
+        f"{_interval(kept.get(d.train_size))}"
+        for d in disagree
+    ]
+    return f"Leaving out the pairs with a diverged run ({seeds}), the two analyses disagree: {'; '.join(parts)}."
+
+
+def study_analysis(runs_by_size: Runs, first: str, second: str, chance: float | None = None) -> dict[str, Any]:
+    """The paired differences, thresholds and verdict of a two-model study, as results.json holds them; diverged
+    runs are scored at ``chance``, counted per size and model, and left out (with their pairs) in ``sensitivity``."""
+    scored = {
+        n: {m: [{**r, "top1": scored_top1(r, chance)} for r in by_model[m]] for m in (first, second)}
+        for n, by_model in runs_by_size.items()
+    }
+    differences, thresholds = _differences_and_thresholds(scored, first, second)
+    diverged = {
+        n: {m: sorted(int(r["seed"]) for r in by_model[m] if r.get("diverged")) for m in (first, second)}
+        for n, by_model in runs_by_size.items()
+    }
+    text = verdict(first, second, differences, thresholds)
+    analysis: dict[str, Any] = {
         "first": first,
         "second": second,
         "paired_differences": [asdict(d) for d in differences],
-        "thresholds": {model: {str(level): n for level, n in levels.items()} for model, levels in thresholds.items()},
-        "verdict": verdict(first, second, differences, thresholds),
+        "thresholds": _threshold_record(thresholds),
+        "diverged": {str(n): seeds for n, seeds in diverged.items()},
     }
+    left_out = {n: sorted({*by_model[first], *by_model[second]}) for n, by_model in diverged.items()}
+    if any(left_out.values()):
+        kept = {
+            n: {m: [r for r in by_model[m] if int(r["seed"]) not in left_out[n]] for m in (first, second)}
+            for n, by_model in scored.items()
+        }
+        kept = {n: by_model for n, by_model in kept.items() if _paired_seeds(by_model[first], by_model[second])}
+        without, kept_thresholds = _differences_and_thresholds(kept, first, second) if kept else ([], {})
+        analysis["sensitivity"] = {
+            "left_out": {str(n): seeds for n, seeds in left_out.items() if seeds},
+            "paired_differences": [asdict(d) for d in without],
+            "thresholds": _threshold_record(kept_thresholds),
+        }
+        text += " " + disagreement(differences, without, left_out)
+    analysis["verdict"] = text
+    return analysis
 
 
-def format_paired_table(analysis: dict[str, Any]) -> str:
-    """Per size: the mean paired difference, its interval and each seed's difference, in points."""
+def _paired_seeds(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> set[int]:
+    return {int(r["seed"]) for r in first} & {int(r["seed"]) for r in second}
+
+
+def _threshold_record(thresholds: dict[str, dict[float, int | None]]) -> dict[str, dict[str, int | None]]:
+    return {model: {str(level): n for level, n in levels.items()} for model, levels in thresholds.items()}
+
+
+def format_paired_table(analysis: dict[str, Any], paired_differences: list[dict[str, Any]] | None = None) -> str:
+    """Per size: the mean paired difference, its interval and each seed's difference, in points (of the analysis,
+    or of the ``paired_differences`` given, such as the sensitivity analysis's)."""
     second, first = analysis["second"], analysis["first"]
     lines = [
         f"| training images | {second} minus {first} (points) | 95% CI | per seed |",
         "|---:|---:|---:|---|",
     ]
-    for d in analysis["paired_differences"]:
+    for d in analysis["paired_differences"] if paired_differences is None else paired_differences:
         interval = "-" if d["low"] is None else f"{_points(d['low'])} to {_points(d['high'])}"
         seeds = ", ".join(f"{s}: {_points(x)}" for s, x in zip(d["seeds"], d["differences"], strict=True))
         lines.append(f"| {d['train_size']:,} | {_points(d['mean'])} | {interval} | {seeds} |")
