@@ -274,7 +274,8 @@ def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> No
     protocol.write_text("fixed before the runs\n")
     output = tmp_path / "study"
     command = [sys.executable, "-m", "aacn", "compare", "--dataset", "svrt2", "--train-sizes", "64,32", "--seeds",
-               "0,1", "--sample-budget", "64", "--image-size", "16", "--val-size", "48", "--protocol", str(protocol),
+               "0,1", "--sample-budget", "64", "--image-size", "16", "--val-size", "48", "--precision", "32",
+               "--protocol", str(protocol),
                "--output", str(output)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-3000:]

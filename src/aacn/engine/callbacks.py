@@ -15,8 +15,8 @@ import torch
 from lightning.pytorch.callbacks import OnExceptionCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from ..report.run_files import DIVERGED
 from ..utils import atomic_write_text
+from ..utils.divergence import DIVERGED
 
 
 class NonFiniteLossError(RuntimeError):

@@ -30,8 +30,8 @@ from ..data.sampling import drops_lone_last_batch
 from ..data.shards import ShardSplit
 from ..exchange.init_from import init_from
 from ..models import Profile, create_model, get_spec, profile
-from ..report.run_files import DIVERGED
 from ..utils import atomic_write_text, writable_folder
+from ..utils.divergence import DIVERGED
 from .callbacks import NonFiniteLossCallback, RNGStateCallback, SignalCheckpoint, ThroughputCallback
 from .checkpoint_io import SafeCheckpointIO
 from .csv_log import ResumableCSVLogger

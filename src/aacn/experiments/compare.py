@@ -26,8 +26,9 @@ from typing import Any
 from ..config import ConfigError, resolve_config
 from ..data import dataset_info, is_user_data
 from ..report.comparison import ModelSummary, protocol_record, write_comparison
-from ..report.run_files import DIVERGED, read_curves, read_divergence
+from ..report.run_files import read_curves
 from ..utils import atomic_write_text, writable_folder
+from ..utils.divergence import DIVERGED, read_divergence
 from ..utils.hardware import describe_hardware
 
 

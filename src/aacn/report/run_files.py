@@ -1,22 +1,9 @@
-"""What a run leaves behind and the reports read: its per-epoch curves from Lightning's metrics.csv, and where a
-run that diverged stopped."""
+"""What a finished run leaves behind and the reports read: its per-epoch curves from Lightning's metrics.csv."""
 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
-from typing import Any
-
-# A run whose training loss became non-finite leaves this beside metrics.csv and config.yaml: {"epoch", "step",
-# "loss", "message"} (`aacn train` writes it as it stops; `aacn compare` counts the run as done from it).
-DIVERGED = "diverged.json"
-
-
-def read_divergence(run_folder: Path) -> dict[str, Any] | None:
-    """Where the run in ``run_folder`` diverged ({"epoch", "step", "loss", "message"}); None if it did not."""
-    path = run_folder / DIVERGED
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def read_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:

@@ -1,4 +1,5 @@
-"""What every floor of aacn may use: atomic file writes, optional-dependency checks, a hardware description.
+"""What every floor of aacn may use: atomic file writes, optional-dependency checks, a hardware description, a
+run folder's diverged.json.
 
 Imports nothing else of aacn (and nothing beyond torch and the standard library).
 """
