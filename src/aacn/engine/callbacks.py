@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 import time
@@ -15,8 +14,7 @@ import torch
 from lightning.pytorch.callbacks import OnExceptionCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from ..utils import atomic_write_text
-from ..utils.divergence import DIVERGED
+from ..utils.divergence import write_divergence
 
 
 class NonFiniteLossError(RuntimeError):
@@ -76,8 +74,7 @@ class NonFiniteLossCallback(L.Callback):
                 f"Lower --lr, add --warmup-epochs or --grad-clip, or use --precision 32"
             )
             if trainer.is_global_zero:
-                record = {"epoch": epoch, "step": step, "loss": str(value), "message": message}
-                atomic_write_text(self.last_checkpoint.parent / DIVERGED, json.dumps(record, indent=2) + "\n")
+                write_divergence(self.last_checkpoint.parent, epoch, step, value, message)
             raise NonFiniteLossError(message)
 
 

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_text
+
 DIVERGED = "diverged.json"  # {"epoch", "step", "loss", "message"}
 
 
@@ -17,3 +19,9 @@ def read_divergence(run_folder: Path) -> dict[str, Any] | None:
     """Where the run in ``run_folder`` diverged ({"epoch", "step", "loss", "message"}); None if it did not."""
     path = run_folder / DIVERGED
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def write_divergence(run_folder: Path, epoch: int, step: int, loss: float, message: str) -> None:
+    """Record, atomically, that the run in ``run_folder`` diverged at ``epoch`` and ``step`` (``loss``: NaN or inf)."""
+    record = {"epoch": epoch, "step": step, "loss": str(loss), "message": message}
+    atomic_write_text(run_folder / DIVERGED, json.dumps(record, indent=2) + "\n")
