@@ -22,7 +22,7 @@ from PIL import Image
 from aacn import create_model
 from aacn.cli import main
 from aacn.report.attention_maps import capture_attention, head_maps, plot_attention_maps, query_index
-from aacn.report.comparison import format_table, summarize, write_report, write_results_json
+from aacn.report.comparison import format_table, protocol_record, summarize, write_report, write_results_json
 from aacn.report.curves import plot_curves
 from aacn.report.models_table import model_rows
 from reference import reference_attention
@@ -265,6 +265,41 @@ def test_compare_skips_finished_and_resumes_interrupted_runs(tmp_path: Path) -> 
     summary = json.loads((tmp_path / "results.json").read_text())
     assert [m["model"] for m in summary["models"]] == ["resnet18_cifar", "aa_resnet18_cifar"]
     assert all(m["top1"] is not None and m["params"] > 0 for m in summary["models"])
+
+
+def test_the_protocol_record_keeps_every_commit_that_changed_it(tmp_path: Path) -> None:
+    """A protocol is written first and amended later: the record lists each change, oldest first, with its date."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(tmp_path)]
+    protocol = tmp_path / "protocol.md"
+    outside = protocol_record(_write(protocol, "v2\n"))
+    assert (outside["history"], outside["commit"]) == ([], None), "outside a checkout: no commits"
+    subprocess.run([*git, "init", "-q"], check=True)
+    commits = []
+    for text in ("v2\n", "v2\namendment\n"):
+        _write(protocol, text)
+        subprocess.run([*git, "add", "protocol.md"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", text.strip()], check=True)
+        commits.append(subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip())
+    (tmp_path / "other.md").write_text("not the protocol\n")
+    subprocess.run([*git, "add", "other.md"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "unrelated"], check=True)
+    record = protocol_record(protocol)
+    assert [entry["commit"] for entry in record["history"]] == commits, "oldest first, only the protocol's commits"
+    assert record["commit"] == commits[-1]
+    assert record["sha256"] == hashlib.sha256(b"v2\namendment\n").hexdigest()
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT.*", entry["date"]) for entry in record["history"])
+    report = tmp_path / "report.md"
+    rows = [summarize("m", "d", [_run(0, 0.5)])]
+    context = {"dataset": "d", "command": "c", "hardware": "h", "recipe": "r", "source": "s", "epochs": 1,
+               "seeds": [0], "protocol": record}  # fmt: skip
+    write_report(rows, report, context)
+    line = next(line for line in report.read_text().splitlines() if line.startswith("Protocol:"))
+    assert f"first committed in {commits[0][:12]}" in line and f"changed in {commits[1][:12]}" in line
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 @pytest.mark.process

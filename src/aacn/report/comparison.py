@@ -182,8 +182,7 @@ def write_report(
     ]
     protocol = context.get("protocol")
     if protocol is not None:
-        commit = f", last changed in commit {protocol['commit']}" if protocol.get("commit") else ""
-        lines += [f"Protocol: `{protocol['path']}` (sha256 {protocol['sha256']}{commit}).", ""]
+        lines += [_protocol_line(protocol), ""]
     lines += [
         f"Hardware: {context['hardware']}",
         "",
@@ -291,20 +290,39 @@ def _seed_cell(run: dict[str, Any] | None, chance: float | None) -> str:
 
 
 def protocol_record(path: Path) -> dict[str, Any]:
-    """The protocol file's path, sha256 and the last git commit that changed it (None outside a checkout)."""
+    """The protocol file's path and sha256, and every git commit that changed it, oldest first, with its date.
+
+    ``commit`` is the last of them. The whole history is kept because a protocol is written first and amended later:
+    a reader checks each amendment's date against the runs it governs. Outside a checkout there are no commits.
+    """
     import hashlib
     import subprocess
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         found = subprocess.run(
-            ["git", "log", "-1", "--format=%H", "--", path.name], cwd=path.parent, capture_output=True, text=True,
-            check=False, timeout=10,
+            ["git", "log", "--reverse", "--format=%H %cI", "--", path.name], cwd=path.parent, capture_output=True,
+            text=True, check=False, timeout=10,
         )  # fmt: skip
-        commit = found.stdout.strip() or None if found.returncode == 0 else None
+        lines = found.stdout.split("\n") if found.returncode == 0 else []
     except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"path": str(path), "sha256": digest, "commit": commit}
+        lines = []
+    history = [{"commit": sha, "date": date} for sha, date in (line.split(" ", 1) for line in lines if line.strip())]
+    return {"path": str(path), "sha256": digest, "commit": history[-1]["commit"] if history else None,
+            "history": history}  # fmt: skip
+
+
+def _protocol_line(protocol: dict[str, Any]) -> str:
+    """report.md's line on the protocol: its hash, when it was first committed and each later change."""
+    history = protocol.get("history") or []
+    dated = [f"{entry['commit'][:12]} ({entry['date'][:10]})" for entry in history]
+    if len(dated) > 1:
+        where = f"; first committed in {dated[0]}, changed in {', '.join(dated[1:])}"
+    elif dated:
+        where = f"; committed in {dated[0]}"
+    else:
+        where = f", last changed in commit {protocol['commit']}" if protocol.get("commit") else ""
+    return f"Protocol: `{protocol['path']}` (sha256 {protocol['sha256']}{where})."
 
 
 @dataclass
