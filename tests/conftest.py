@@ -22,3 +22,11 @@ def torchvision_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "resnet18.pth"
     torch.save(resnet18().state_dict(), path)
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules that hold a slow test run first, each kept whole (module fixtures such as the built wheel are made
+    once), the rest after them in their usual order. pytest-xdist hands out the last tests one or two at a time:
+    when those are short, neither worker waits long for the other's last minute-long test at the end of the run."""
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.module not in slow_modules)  # stable: the order within each group stays

@@ -177,7 +177,7 @@ def test_every_command_ends_in_success_or_one_line(
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     seen: dict[int, int] = {}
 
-    @settings(max_examples=600, deadline=10_000, derandomize=True,
+    @settings(max_examples=300, deadline=10_000, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
     @given(argv_of(world))
     def case(argv: list[str]) -> None:
