@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--output", required=True)
     comparison.add_argument("--recipe", help="default: the dataset's recipe")
     comparison.add_argument(
-        "--protocol", help="the study's protocol file: the report records its sha256 and the last commit changing it"
+        "--protocol", help="the study's protocol file: the report records its sha256 and every commit that changed it"
     )
     comparison.add_argument(
         "--print-config", action="store_true",
