@@ -19,7 +19,8 @@ def plot_curves(curves: dict[str, list[dict[str, dict[int, float]]]], path: Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (loss_axis, top1_axis) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
+    # One epoch axis for both panels: a validation logged only at the end still sits at its place in the run.
+    figure, (loss_axis, top1_axis) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120, sharex=True)
     for model, runs in curves.items():
         for axis, key, scale in ((loss_axis, "train_loss", 1.0), (top1_axis, "val_top1", 100.0)):
             epochs = sorted(set.intersection(*(set(run[key]) for run in runs))) if runs else []
