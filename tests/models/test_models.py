@@ -123,6 +123,25 @@ def test_overrides_reach_every_layer() -> None:
     assert model.fc.out_features == 7
 
 
+def test_attention_impl_override_reaches_every_layer_and_computes_the_same() -> None:
+    """attention_impl picks the code of every augmented layer (a run's --model-arg can name it, and config.yaml and
+    the checkpoint record it), and the model computes what the eager path computes."""
+    assert {m.attention_impl for m in augmented(build_meta("aa_wrn28_10", attention_impl="sdpa")).values()} == {"sdpa"}
+    torch.manual_seed(0)
+    model = create_model("aa_resnet18_cifar", num_classes=3, attention_impl="chunked").eval()
+    layers = augmented(model)
+    assert len(layers) == 6 and {m.attention_impl for m in layers.values()} == {"chunked"}
+    assert model.create_args["overrides"] == {"attention_impl": "chunked"}
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        chunked = model(x)
+        for layer in layers.values():
+            layer.attention_impl = "eager"
+        torch.testing.assert_close(chunked, model(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"attention_impl must be one of auto, eager, chunked, flex, sdpa, got 'fast'"):
+        create_model("aa_resnet18_cifar", attention_impl="fast")
+
+
 def test_override_errors_are_clear() -> None:
     with pytest.raises(ValueError, match=r"resnet50 is a plain model .*use aa_resnet50"):
         create_model("resnet50", key_ratio=0.3)
@@ -138,6 +157,9 @@ def test_override_errors_are_clear() -> None:
         create_model("aa_wrn28_10", aa_stages=[3, 4])
     with pytest.raises(ValueError, match=r"value_ratio must be a number in \[0, 1\], got 1.5"):
         create_model("aa_resnet50", value_ratio=1.5)
+    for name in ("aa_resnet18_cifar", "aa_wrn28_10"):  # one side for a 2-D model: named, not a layer's max_size
+        with pytest.raises(ValueError, match=r"input_size must be an int or a pair \[H, W\] .* got \[1\]"):
+            build_meta(name, input_size=[1])
 
 
 def test_list_models_has_design_names() -> None:

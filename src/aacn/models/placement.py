@@ -10,6 +10,7 @@ from typing import Any
 from torch import nn
 
 from ..nn import AugmentedConv1d, AugmentedConv2d, attention_grid_size
+from ..nn.attention import ATTENTION_IMPLS
 from ..nn.position_encoding import POSITION_ENCODINGS
 
 
@@ -19,7 +20,9 @@ class AttentionConfig:
 
     ``aa_stages`` and ``attn_downsample_stages`` count stages from 1 (torchvision's ``layer1`` is stage 1).
     ``input_size`` is the image size the relative tables are made for (a larger image needs
-    ``interpolate_rel_pos=True``); any smaller size, square or not, works as is.
+    ``interpolate_rel_pos=True``); any smaller size, square or not, works as is. ``attention_impl`` picks the code
+    that computes the attention in every augmented layer (``AugmentedConv2d``'s; all compute the same function):
+    ``"auto"`` takes the fastest for the device.
     """
 
     key_ratio: float = 0.2
@@ -32,6 +35,7 @@ class AttentionConfig:
     input_size: int | tuple[int, int] = 224
     interpolate_rel_pos: bool = False
     position_encoding: str | None = None  # None: relative (or none with relative=False); see AugmentedConv2d
+    attention_impl: str = "auto"
 
     def __post_init__(self) -> None:
         """Every field checked here, once: a bad value is a ValueError naming it and what would be valid."""
@@ -56,6 +60,7 @@ class AttentionConfig:
             ("interpolate_rel_pos", isinstance(self.interpolate_rel_pos, bool), "true or false"),
             ("position_encoding", self.position_encoding in (None, *POSITION_ENCODINGS),
              f"one of {', '.join(POSITION_ENCODINGS)}"),
+            ("attention_impl", self.attention_impl in ATTENTION_IMPLS, f"one of {', '.join(ATTENTION_IMPLS)}"),
         )  # fmt: skip
         for name, valid, what in checks:
             if not valid:
@@ -125,6 +130,7 @@ def conv3x3(
         max_size=attention_grid_size(grid, stride, downsample),
         attn_downsample=downsample,
         interpolate_rel_pos=attention.interpolate_rel_pos,
+        attention_impl=attention.attention_impl,
     )
 
 
@@ -135,7 +141,11 @@ def strided(grid: tuple[int, ...], stride: int) -> tuple[int, ...]:
 
 def grid_of(input_size: int | tuple[int, ...], dims: int) -> tuple[int, ...]:
     """The input grid of a model of ``dims`` axes designed for ``input_size`` (an int: every side)."""
-    return (input_size,) * dims if isinstance(input_size, int) else tuple(input_size)
+    grid = (input_size,) * dims if isinstance(input_size, int) else tuple(input_size)
+    if len(grid) != dims:
+        shape = {1: "an int or [L]", 2: "an int or a pair [H, W]"}.get(dims, f"an int or {dims} ints")
+        raise ValueError(f"input_size must be {shape} for a model of {dims}-D inputs, got {list(grid)!r}")
+    return grid
 
 
 def init_conv_bn(model: nn.Module) -> None:

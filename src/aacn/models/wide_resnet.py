@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from ..utils.normalization import CIFAR100_STATS
 from .classifier import Classifier, Stage, feature
 from .paper import PaperFigures
-from .placement import AttentionConfig, conv3x3, init_conv_bn, strided
+from .placement import AttentionConfig, conv3x3, grid_of, init_conv_bn, strided
 from .registry import default_attention, register_model
 
 
@@ -81,7 +81,7 @@ class WideResNet(Classifier):
         widths = [16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
         self.attention_config = attention
         input_size = attention.input_size if attention is not None else 32
-        grid = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+        grid = grid_of(input_size, 2)
 
         self.conv1 = nn.Conv2d(in_chans, 16, 3, 1, padding=1, bias=False)
         in_channels = 16
