@@ -28,5 +28,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules that hold a slow test run first, each kept whole (module fixtures such as the built wheel are made
     once), the rest after them in their usual order. pytest-xdist hands out the last tests one or two at a time:
     when those are short, neither worker waits long for the other's last minute-long test at the end of the run."""
-    slow_modules = {item.module for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.module not in slow_modules)  # stable: the order within each group stays
+    slow_modules = {_module(item) for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: _module(item) not in slow_modules)  # stable: the order within each group stays
+
+
+def _module(item: pytest.Item) -> object:
+    """The module an item was collected from (its file for items of other plugins, which have no module)."""
+    return getattr(item, "module", None) or item.path

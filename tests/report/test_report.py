@@ -88,6 +88,21 @@ def test_curves_png(tmp_path: Path) -> None:
     assert_png(tmp_path / "curves.png")
 
 
+def test_curves_share_one_epoch_axis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A validation logged only after the last epoch sits at that epoch, under the training loss's last point, not
+    alone in the middle of a panel of its own."""
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    runs = {"resnet18_cifar": [{"train_loss": {e: 2.0 - 0.1 * e for e in range(8)}, "val_top1": {7: 0.8}}]}
+    plot_curves(runs, tmp_path / "curves.png", "test")
+    loss_axis, top1_axis = figures[0].axes
+    assert loss_axis.get_xlim() == top1_axis.get_xlim()
+    assert loss_axis.get_xlim()[0] < 1 and loss_axis.get_xlim()[1] > 8  # epochs 1 to 8 both
+    assert list(top1_axis.lines[0].get_xdata()) == [8]
+
+
 def test_models_plot_png(tmp_path: Path) -> None:
     assert main(["models", "--filter", "resnet5", "--plot", str(tmp_path / "models.png")]) == 0
     assert_png(tmp_path / "models.png")
