@@ -361,6 +361,18 @@ def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> No
     assert_png(tmp_path / "sample_efficiency.png")
     assert_png(tmp_path / "curves.png")
     assert "| 64 |" in done.stdout, "the size table is printed at the end"
+    from aacn.report.run_files import read_curves
+    from aacn.report.study import format_below_adequacy
+
+    expected = []  # every run whose last training top-1 is below 99%, from its own metrics.csv
+    for size in (32, 64):
+        for model in ("aa_resnet18_cifar", "resnet18_cifar"):
+            for seed in (0, 1):
+                top1 = read_curves(tmp_path / f"n{size}" / model / f"seed{seed}" / "metrics.csv")["train_top1"]
+                if top1[max(top1)] < 0.99:
+                    expected.append([size, model, seed, top1[max(top1)]])
+    assert summary["below_adequacy"] == expected
+    assert format_below_adequacy([tuple(run) for run in expected]) in report
 
 
 @pytest.mark.process

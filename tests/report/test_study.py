@@ -9,6 +9,8 @@ import pytest
 
 from aacn.report.study import (
     adequate_epochs,
+    below_adequacy,
+    format_below_adequacy,
     paired_difference,
     scored_top1,
     smallest_size_reaching,
@@ -135,6 +137,25 @@ def test_adequate_epochs_reads_every_run_at_each_rung() -> None:
     assert adequate_epochs(curves, (8, 12, 16)) is None
     with pytest.raises(ValueError, match="no pilot run to read"):
         adequate_epochs({}, (8, 12, 16))
+
+
+def test_the_runs_that_end_below_the_adequacy_level_are_named() -> None:
+    """The fallback budget (no rung adequate) makes the report name every run whose last epoch's training top-1 is
+    below 99%; a diverged run is reported as diverged, not here."""
+    curves = {
+        (1000, "aa", 3): {0: 0.6, 31: 0.988},
+        (1000, "plain", 3): {0: 0.6, 31: 0.999},
+        (250, "aa", 0): {0: 0.5, 15: 0.995, 31: 0.97},  # the last epoch counts, not the best
+        (500, "aa", 2): {0: 0.5, 3: 0.6},  # diverged at epoch 4
+        (500, "plain", 2): {},  # nothing logged
+    }
+    below = below_adequacy(curves, diverged={(500, "aa", 2)})
+    assert below == [(250, "aa", 0, 0.97), (1000, "aa", 3, 0.988)]
+    assert format_below_adequacy(below) == (
+        "Runs that ended with a training top-1 (the last epoch's running accuracy) below 99%, the adequacy rule's "
+        "level: aa seed 0 at N = 250 (97.0%); aa seed 3 at N = 1,000 (98.8%)."
+    )
+    assert format_below_adequacy([]).startswith("No run that did not diverge ended with a training top-1")
 
 
 def test_a_test_after_the_last_epoch_is_plotted_at_the_last_epoch(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..models import PAPER
 from ..utils import atomic_write_text
-from .study import format_paired_table, scored_top1
+from .study import below_adequacy, format_below_adequacy, format_paired_table, scored_top1
 
 # settings of the paper: (dataset, model) pairs whose reported figures we print beside ours
 PAPER_SETTINGS = {"imagenet": "ImageNet", "cifar100": "CIFAR-100"}
@@ -224,6 +224,8 @@ def write_report(
                     format_paired_table(analysis, sensitivity["paired_differences"]),
                     "",
                 ]
+        if "below_adequacy" in context:
+            lines += [format_below_adequacy([tuple(run) for run in context["below_adequacy"]]), ""]
         lines += [
             "![training curves at every size](training_curves.png)",
             "",
@@ -333,6 +335,28 @@ class WrittenReport:
     written: list[Path]
 
 
+def _below_adequacy(
+    runs: dict[Any, dict[str, list[dict[str, Any]]]],
+    curves: dict[Any, dict[str, list[dict[str, dict[int, float]]]]],
+    seeds: list[int],
+) -> list[list[Any]]:
+    """The runs that ended below the adequacy rule's training top-1, as [size, model, seed, top-1] (JSON's lists)."""
+    train_top1 = {
+        (size, model, seed): curve["train_top1"]
+        for size, by_model in curves.items()
+        for model, per_seed in by_model.items()
+        for seed, curve in zip(seeds, per_seed, strict=True)
+    }
+    diverged = {
+        (size, model, seed)
+        for size, by_model in runs.items()
+        for model, per_seed in by_model.items()
+        for seed, run in zip(seeds, per_seed, strict=True)
+        if run.get("diverged")
+    }
+    return [list(run) for run in below_adequacy(train_top1, diverged)]
+
+
 def write_comparison(
     output: Path,
     runs: dict[Any, dict[str, list[dict[str, Any]]]],
@@ -359,6 +383,7 @@ def write_comparison(
         if len(models) == 2:
             context["analysis"] = study_analysis(runs, models[0], models[1], chance)
             verdict = context["analysis"]["verdict"]
+        context["below_adequacy"] = _below_adequacy(runs, curves, context["seeds"])
         write_results_json(rows, output / "results.json", context, by_size=rows_by_size)
         name, seeds = context["dataset"], len(context["seeds"])
         title = f"{name}: test top-1 against training images ({seeds} seeds)"

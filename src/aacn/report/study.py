@@ -251,6 +251,28 @@ def adequate_epochs(train_top1: TrainCurves, ladder: tuple[int, ...], level: flo
     return None
 
 
+def below_adequacy(
+    train_top1: TrainCurves, diverged: set[tuple[int, str, int]] = frozenset(), level: float = ADEQUATE_TRAIN_TOP1
+) -> list[tuple[int, str, int, float]]:
+    """The study's runs whose training top-1 at their last epoch is below ``level``, as (size, model, seed, top-1),
+    sorted: the protocol's fallback budget makes the report name them. A diverged run (in ``diverged``) is reported
+    as diverged instead, and one with no logged epoch has nothing to read."""
+    return sorted(
+        (size, model, seed, curve[max(curve)])
+        for (size, model, seed), curve in train_top1.items()
+        if curve and (size, model, seed) not in diverged and curve[max(curve)] < level
+    )
+
+
+def format_below_adequacy(below: list[tuple[int, str, int, float]], level: float = ADEQUATE_TRAIN_TOP1) -> str:
+    """One sentence: which runs ended below the adequacy rule's training top-1, or that none did."""
+    what = f"a training top-1 (the last epoch's running accuracy) below {100 * level:g}%, the adequacy rule's level"
+    if not below:
+        return f"No run that did not diverge ended with {what}."
+    runs = "; ".join(f"{model} seed {seed} at N = {size:,} ({100 * top1:.1f}%)" for size, model, seed, top1 in below)
+    return f"Runs that ended with {what}: {runs}."
+
+
 def format_adequacy_table(train_top1: TrainCurves, ladder: tuple[int, ...]) -> str:
     """Training top-1 (%) of each pilot run at each rung of the ladder."""
     lines = [
