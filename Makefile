@@ -21,14 +21,14 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 # The SVRT study's quick variant (docs/svrt_study.md, "make demo", Amendment 3): svrt1 at 125 images, two seeds,
-# both models, 8 epochs in float32: 3 min 10 s on an idle 2-core AMD EPYC, after 2 min 25 s of install (README).
+# both models, 8 epochs in float32: under 3 min from a fresh clone, install included, on an idle 2-core AMD EPYC (README).
 demo: $(STAMP)
 	$(BIN)/aacn compare --dataset svrt1 --train-sizes 125 --seeds 0,1 --epochs 8 --precision 32 --val-size 1000 \
 		--output runs/demo
 	@echo "This shows the pipeline and the files it writes, not a verdict: 8 epochs are a quarter of the study's budget"
 	@echo "(a model need not have fitted its 125 images), and the interval of two paired seeds is wide (t = 12.7)."
-	@echo "The study (5 paired seeds, 4 sizes, 32 epochs, 4,000 test images; docs/svrt_study.md) keeps its result"
-	@echo "files and reports under studies/svrt1/ and studies/svrt2/."
+	@echo "The study (5 paired seeds, 4 sizes, 32 epochs, 4,000 test images; docs/svrt_study.md) is done: its"
+	@echo "tables and verdicts are in studies/svrt1/report.md, studies/svrt2/report.md and the README."
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks hubconf.py
