@@ -372,7 +372,7 @@ def test_compare_sweeps_training_set_sizes_with_one_recipe(tmp_path: Path) -> No
                 if top1[max(top1)] < 0.99:
                     expected.append([size, model, seed, top1[max(top1)]])
     assert summary["below_adequacy"] == expected
-    assert format_below_adequacy([tuple(run) for run in expected]) in report
+    assert format_below_adequacy(expected) in report
 
 
 @pytest.mark.process

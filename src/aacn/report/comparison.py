@@ -225,7 +225,7 @@ def write_report(
                     "",
                 ]
         if "below_adequacy" in context:
-            lines += [format_below_adequacy([tuple(run) for run in context["below_adequacy"]]), ""]
+            lines += [format_below_adequacy(context["below_adequacy"]), ""]
         lines += [
             "![training curves at every size](training_curves.png)",
             "",
@@ -341,19 +341,13 @@ def _below_adequacy(
     seeds: list[int],
 ) -> list[list[Any]]:
     """The runs that ended below the adequacy rule's training top-1, as [size, model, seed, top-1] (JSON's lists)."""
-    train_top1 = {
-        (size, model, seed): curve["train_top1"]
-        for size, by_model in curves.items()
-        for model, per_seed in by_model.items()
-        for seed, curve in zip(seeds, per_seed, strict=True)
-    }
-    diverged = {
-        (size, model, seed)
-        for size, by_model in runs.items()
-        for model, per_seed in by_model.items()
-        for seed, run in zip(seeds, per_seed, strict=True)
-        if run.get("diverged")
-    }
+    train_top1, diverged = {}, set()
+    for size, by_model in runs.items():
+        for model, per_seed in by_model.items():
+            for seed, run, curve in zip(seeds, per_seed, curves[size][model], strict=True):
+                train_top1[size, model, seed] = curve["train_top1"]
+                if run.get("diverged"):
+                    diverged.add((size, model, seed))
     return [list(run) for run in below_adequacy(train_top1, diverged)]
 
 

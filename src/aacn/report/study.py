@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -252,20 +254,20 @@ def adequate_epochs(train_top1: TrainCurves, ladder: tuple[int, ...], level: flo
 
 
 def below_adequacy(
-    train_top1: TrainCurves, diverged: set[tuple[int, str, int]] = frozenset(), level: float = ADEQUATE_TRAIN_TOP1
+    train_top1: TrainCurves,
+    diverged: AbstractSet[tuple[int, str, int]] = frozenset(),
+    level: float = ADEQUATE_TRAIN_TOP1,
 ) -> list[tuple[int, str, int, float]]:
     """The study's runs whose training top-1 at their last epoch is below ``level``, as (size, model, seed, top-1),
     sorted: the protocol's fallback budget makes the report name them. A diverged run (in ``diverged``) is reported
     as diverged instead, and one with no logged epoch has nothing to read."""
-    return sorted(
-        (size, model, seed, curve[max(curve)])
-        for (size, model, seed), curve in train_top1.items()
-        if curve and (size, model, seed) not in diverged and curve[max(curve)] < level
-    )
+    last = {key: curve[max(curve)] for key, curve in train_top1.items() if curve and key not in diverged}
+    return sorted((*key, top1) for key, top1 in last.items() if top1 < level)
 
 
-def format_below_adequacy(below: list[tuple[int, str, int, float]], level: float = ADEQUATE_TRAIN_TOP1) -> str:
-    """One sentence: which runs ended below the adequacy rule's training top-1, or that none did."""
+def format_below_adequacy(below: Sequence[Sequence[Any]], level: float = ADEQUATE_TRAIN_TOP1) -> str:
+    """One sentence: which runs ended below the adequacy rule's training top-1 ((size, model, seed, top-1) each, as
+    :func:`below_adequacy` or results.json gives them), or that none did."""
     what = f"a training top-1 (the last epoch's running accuracy) below {100 * level:g}%, the adequacy rule's level"
     if not below:
         return f"No run that did not diverge ended with {what}."
