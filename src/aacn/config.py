@@ -239,6 +239,11 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")
+        if info.check_size is not None and self.image_size is not None:
+            try:
+                info.check_size(self.image_size)
+            except ValueError as error:
+                raise ConfigError(f"image_size: {error}") from None
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must be >= 0 (0: load in the main process), got {self.num_workers}")
         if not 0 <= self.seed < 2**32:

@@ -306,3 +306,23 @@ def test_compare_checks_its_lists_and_the_run_settings_before_any_run(
 def test_export_refuses_an_option_of_another_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--checkpoint", str(tmp_path / "best.ckpt"), "--dynamo"]) == 2
     assert "--dynamo chooses the ONNX exporter; it applies to --format onnx only" in _one_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "size", "message"),
+    [
+        ("svrt1", "4", r"svrt1 cannot be drawn at 4x4 images: .* use --image-size 10 or more"),
+        ("svrt1", "2", r"svrt1 cannot be drawn at 2x2 images"),
+        ("svrt2", "3", r"svrt2 cannot be drawn at 3x3 images: .* use --image-size 4 or more"),
+        ("motif_pairs", "50", r"motif_pairs needs sequences of at least 96 steps, got 50"),
+    ],
+)
+def test_a_size_a_generator_cannot_draw_is_refused_before_anything_runs(dataset: str, size: str, message: str,
+                                                                        tmp_path: Path) -> None:  # fmt: skip
+    """Once a hang: svrt1's rejection loop never found a placement at 4x4 (its centres lie on 16-pixel blocks)."""
+    model = "resnet18_1d" if dataset == "motif_pairs" else "resnet18_cifar"
+    output = tmp_path / "run"
+    argv = ["train", "--dataset", dataset, "--model", model, "--image-size", size, "--output", str(output)]
+    done = subprocess.run([sys.executable, "-m", "aacn", *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and re.search(message, done.stderr), done.stderr
+    assert not output.exists()

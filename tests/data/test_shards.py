@@ -167,3 +167,19 @@ def test_a_streamed_run_killed_mid_epoch_resumes_to_the_same_weights(shard_dir: 
     assert whole["global_step"] == cut["global_step"] == 36
     different = [k for k in whole["state_dict"] if not torch.equal(whole["state_dict"][k], cut["state_dict"][k])]
     assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
+
+
+def test_shards_emptied_after_indexing_end_in_an_error_not_an_endless_pass(shard_dir: Path, tmp_path: Path) -> None:
+    """Training streams pass over their shards forever; shards replaced by empty tars would make each pass find
+    nothing, and the loader would wait for a batch for ever. It stops with one line naming the shards instead."""
+    import shutil
+
+    copy = tmp_path / "sh"
+    shutil.copytree(shard_dir / "sh", copy)
+    for shard in copy.glob("train-*.tar"):
+        with tarfile.open(shard, "w"):
+            pass
+    splits, _ = read_index(copy)
+    stream = ShardStream(splits["train"], lambda image: image, 0, train=True, batch_size=4, source=str(copy))
+    with pytest.raises(DatasetError, match=r"hold no samples, though dataset.json counts 24; write the shards again"):
+        _keys(stream, 0, 1, count=5)

@@ -142,3 +142,48 @@ def test_train_size_takes_a_fixed_subset_of_a_stored_dataset() -> None:
     assert all(int(first.base[i][1]) == int(second.base[i][1]) for i in range(100)), "the same subset every run"
     with pytest.raises(ValueError, match="train_size 5000 exceeds the 1437 training images of digits"):
         build_split("digits", True, None, False, image_size=16, train_size=5000)
+
+
+def test_the_study_data_is_unchanged() -> None:
+    """The first 64 images of svrt1 and svrt2 at the study's 32x32, as drawn for the committed study: a change of the
+    generators (say, a bounded loop that draws in another order) would change the data of every committed run."""
+    import hashlib
+
+    digests = {}
+    for problem in ("svrt1", "svrt2"):
+        for train in (True, False):
+            images, labels = svrt_split(problem, train, 32, count=64)
+            digests[problem, train] = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:16]
+    assert digests == {
+        ("svrt1", True): "a3d64a8d1d0f6c8c",
+        ("svrt1", False): "10603cf3fa4118ff",
+        ("svrt2", True): "c70ff7b1d03388ef",
+        ("svrt2", False): "94e8773881c65d32",
+    }
+
+
+@pytest.mark.parametrize("problem", ["svrt1", "svrt2"])
+def test_a_size_the_generator_cannot_draw_is_refused_naming_the_smallest_that_works(problem: str) -> None:
+    """check_size's worst-case geometry against the generator itself: at every side from 1 to 40 the generator,
+    run unchecked with a small bound, fails on some of 120 draws exactly where drawable() says no."""
+    import aacn.data.svrt as svrt
+
+    for size in range(1, 41):
+        factor = draw_factor(size)
+        failures = 0
+        for index in range(120):
+            rng = np.random.default_rng([7, size, index])
+            try:
+                with pytest.MonkeyPatch.context() as patch:
+                    patch.setattr(svrt, "MAX_ATTEMPTS", 3000)
+                    svrt.GENERATORS[problem](rng, index % 2, size * factor, factor)
+            except svrt.SvrtDrawError as error:
+                assert f"--image-size {svrt.smallest_size(problem)} or more" in str(error)
+                failures += 1
+            except ValueError:  # no centre at all: numpy's empty range
+                failures += 1
+        assert (failures == 0) == svrt.drawable(problem, size), f"{problem} at {size}: {failures} of 120 failed"
+        if not svrt.drawable(problem, size):
+            with pytest.raises(ValueError, match=rf"use --image-size {svrt.smallest_size(problem)} or more"):
+                svrt_split(problem, True, size, count=2)
+    assert all(svrt.drawable(problem, size) for size in range(svrt.smallest_size(problem), 129))

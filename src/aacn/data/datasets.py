@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +19,10 @@ from .folder import folder_split
 from .hf import PREFIX as HF_PREFIX
 from .hf import HFOptions, hf_split, source_of
 from .imagenet import ImageFolderDataset
-from .motifs import SEQUENCE_LENGTH, motif_split
+from .motifs import SEQUENCE_LENGTH, check_length, motif_split
 from .shards import PREFIX as SHARDS_PREFIX
 from .shards import read_index
-from .svrt import SVRT_IMAGE_SIZE, svrt_split
+from .svrt import SVRT_IMAGE_SIZE, check_size, svrt_split
 from .transforms import (
     CIFAR10_STATS,
     CIFAR100_STATS,
@@ -40,6 +42,7 @@ class DatasetInfo:
     num_classes: int  # 0: read from the data (a folder's class folders)
     image_size: int | None  # None: the model's own input size (fake data); for sequences, their length
     dims: int = 2  # spatial axes of its inputs: 2 images, 1 sequences
+    check_size: Callable[[int], None] | None = None  # refuses an image side (sequence length) it cannot provide
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -48,9 +51,9 @@ DATASETS: dict[str, DatasetInfo] = {
     "imagenet": DatasetInfo("imagenet", 1000, 224),
     "digits": DatasetInfo("digits", 10, DIGITS_IMAGE_SIZE),
     "fake": DatasetInfo("fake", 10, None),
-    "svrt1": DatasetInfo("svrt1", 2, SVRT_IMAGE_SIZE),
-    "svrt2": DatasetInfo("svrt2", 2, SVRT_IMAGE_SIZE),
-    "motif_pairs": DatasetInfo("motif_pairs", 2, SEQUENCE_LENGTH, dims=1),
+    "svrt1": DatasetInfo("svrt1", 2, SVRT_IMAGE_SIZE, check_size=partial(check_size, "svrt1")),
+    "svrt2": DatasetInfo("svrt2", 2, SVRT_IMAGE_SIZE, check_size=partial(check_size, "svrt2")),
+    "motif_pairs": DatasetInfo("motif_pairs", 2, SEQUENCE_LENGTH, dims=1, check_size=check_length),
     "folder": DatasetInfo("folder", 0, None),  # the user's class folders, at the model's input size by default
 }
 # the generated problems: their evaluation split takes a size and a held-out stream

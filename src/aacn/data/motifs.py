@@ -23,6 +23,8 @@ NOISE = 0.35  # standard deviation of the background noise, against motifs of un
 SEQUENCE_LENGTH = 512
 TRAIN_STREAM, TEST_STREAM, HOLDOUT_STREAM = 0, 1, 2
 TEST_SIZE, TRAIN_SIZE = 1000, 2000
+MIN_LENGTH = 4 * MOTIF_LENGTH  # the shortest sequence whose halves hold a motif each, a quarter apart
+MAX_ATTEMPTS = 10_000  # the placement's rejection loop gives up after this many tries
 PROBLEM_ID = 101  # the generator's seed family, apart from the SVRT problems' 1 and 2
 
 
@@ -54,21 +56,30 @@ class MotifSample:
         return sequence.astype(np.float32)
 
 
+def check_length(length: int) -> None:
+    """Refuse a sequence length the generator cannot draw (two motifs, one per half, a quarter apart)."""
+    if length < MIN_LENGTH:
+        raise ValueError(
+            f"motif_pairs needs sequences of at least {MIN_LENGTH} steps, got {length}; use --image-size "
+            f"{MIN_LENGTH} or more (default {SEQUENCE_LENGTH})"
+        )
+
+
 def motif_sample(seed: int, stream: int, index: int, length: int = SEQUENCE_LENGTH) -> MotifSample:
     """Sample ``index`` of ``stream``: a pure function of its arguments."""
-    if length < 4 * MOTIF_LENGTH:
-        raise ValueError(f"motif_pairs needs sequences of at least {4 * MOTIF_LENGTH} steps, got {length}")
+    check_length(length)
     rng = np.random.default_rng([PROBLEM_ID, seed, stream, index])
     label = index % 2
     first = motif(rng)
     second = first if label == 1 else motif(rng)
     half = length // 2
-    while True:  # one motif in each half, at least a quarter of the sequence apart
+    for _ in range(MAX_ATTEMPTS):  # one motif in each half, at least a quarter of the sequence apart
         a = int(rng.integers(0, half - MOTIF_LENGTH + 1))
         b = int(rng.integers(half, length - MOTIF_LENGTH + 1))
         if b - a >= length // 4:
-            break
-    return MotifSample(label, (first, second), (a, b), rng.normal(0.0, NOISE, length))
+            return MotifSample(label, (first, second), (a, b), rng.normal(0.0, NOISE, length))
+    # unreachable from MIN_LENGTH on (a = 0 with the last b always qualifies): a bug, reported rather than a hang
+    raise RuntimeError(f"motif_pairs: no placement of two motifs found in {MAX_ATTEMPTS:,} tries at length {length}")
 
 
 def motif_split(

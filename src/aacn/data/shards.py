@@ -176,9 +176,11 @@ class ShardStream(IterableDataset):
             position = 0
             buffer: list[tuple[str, dict[str, bytes]]] = []
             shuffler = random.Random(((self.seed * 1_000_003 + self.epoch) * 10_007 + stream) * 101 + passes)
+            found = 0
             for shard in mine:
                 for sample in _samples(self.split.shards[shard]):
                     position += 1
+                    found += 1
                     if (position - 1) % every != offset:
                         continue
                     if not self.train:
@@ -191,6 +193,11 @@ class ShardStream(IterableDataset):
                 yield buffer.pop(shuffler.randrange(len(buffer)))
             if not self.train:
                 return
+            if found == 0:  # another pass would find nothing either: training would wait forever for a batch
+                raise DatasetError(
+                    f"shards:{self.source}: the shards {', '.join(self.split.shards[s].name for s in mine)} hold no "
+                    f"samples, though {INDEX} counts {self.split.samples}; write the shards again with `aacn shards`"
+                )
             passes += 1
 
     def _decode(self, key: str, parts: dict[str, bytes]) -> tuple[Any, int] | None:

@@ -23,18 +23,25 @@ detail as grey levels, and a shape drawn twice is still the same pixels translat
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 SVRT_IMAGE_SIZE = 64
+SVRT_STUDY_SIZE = 32  # the image side of the svrt1 and svrt2 recipes
 DRAW_SIZE = 64  # smaller images are drawn at least this large, then block-averaged
 SVRT_TEST_SIZE = 1000  # fixed size of every test split
 SVRT_TRAIN_SIZE = 2000  # training samples when no train_size is given
 TRAIN_STREAM, TEST_STREAM, HOLDOUT_STREAM = 0, 1, 2
 PROBLEM_IDS = {"svrt1": 1, "svrt2": 2}
 HARMONICS = 5
+# A generator's rejection loop gives up after this many tries; at every size check_size lets through, the worst draw
+# the study's data needed was a few hundred (svrt1) or a handful (svrt2), so reaching it means a bug, not bad luck.
+MAX_ATTEMPTS = 20_000
+SD_RADIUS, SD_WOBBLE, SD_GAP = (0.09, 0.15), 0.5, 2.0  # svrt1: mean radius (share of the side), wobble, gap (pixels)
+INSIDE_LARGE_RADIUS, INSIDE_LARGE_WOBBLE = (0.26, 0.32), 0.2  # svrt2's large contour
 
 
 @dataclass(frozen=True)
@@ -117,29 +124,49 @@ def _outline_mask(shape: Shape, centre: tuple[int, int], size: int, grow: int = 
     return mask
 
 
+def _centre_range(extent: float, size: int, step: int) -> tuple[int, int]:
+    """The lowest and highest multiples of ``step`` (in steps) at which a shape of ``extent`` lies inside the image;
+    empty (low > high) where none does."""
+    return -(-(math.ceil(extent) + 1) // step), (size - 2 - math.ceil(extent)) // step
+
+
 def _centre_for(rng: np.random.Generator, extent: float, size: int, step: int) -> tuple[int, int]:
     """A centre keeping the shape inside the image, on a multiple of ``step`` (a block corner of the averaging)."""
-    low, high = -(-(math.ceil(extent) + 1) // step), (size - 2 - math.ceil(extent)) // step
+    low, high = _centre_range(extent, size, step)
     return int(rng.integers(low, high + 1)) * step, int(rng.integers(low, high + 1)) * step
+
+
+class SvrtDrawError(RuntimeError):
+    """A generator found no placement within MAX_ATTEMPTS tries (only possible at a size :func:`check_size`
+    should have refused); ``exit_code`` 3: a data failure."""
+
+    exit_code = 3
+
+
+def _gave_up(problem: str, size: int, step: int) -> SvrtDrawError:
+    return SvrtDrawError(
+        f"{problem}: no placement of its shapes found in {MAX_ATTEMPTS:,} tries at {size // step}x{size // step} "
+        f"images; use --image-size {smallest_size(problem)} or more (please report this size)"
+    )
 
 
 def same_different(rng: np.random.Generator, label: int, size: int, step: int) -> SvrtSample:
     """svrt1: two non-overlapping contours of one scale, the same shape (label 1) or two different ones (label 0)."""
-    radius = rng.uniform(0.09, 0.15) * size  # one scale per image, both classes: size tells nothing
-    first = Shape.random(rng, radius)
-    second = first if label == 1 else Shape.random(rng, radius)
-    gap = 2.0
-    while True:  # rejection: the two outlines keep at least `gap` pixels apart
+    radius = rng.uniform(*SD_RADIUS) * size  # one scale per image, both classes: size tells nothing
+    first = Shape.random(rng, radius, SD_WOBBLE)
+    second = first if label == 1 else Shape.random(rng, radius, SD_WOBBLE)
+    for _ in range(MAX_ATTEMPTS):  # rejection: the two outlines keep at least SD_GAP pixels apart
         a, b = _centre_for(rng, first.extent, size, step), _centre_for(rng, second.extent, size, step)
-        if math.dist(a, b) > first.extent + second.extent + gap:
+        if math.dist(a, b) > first.extent + second.extent + SD_GAP:
             return SvrtSample(label, (first, second), (a, b))
+    raise _gave_up("svrt1", size, step)
 
 
 def inside_centre_or_border(rng: np.random.Generator, label: int, size: int, step: int) -> SvrtSample:
     """svrt2: a small contour inside a large one, at its centre (label 1) or near its border (label 0)."""
-    while True:
+    for _ in range(MAX_ATTEMPTS):
         # sizes chosen so that a centred small contour is always >= 7 pixels (at 64x64) from the border
-        large = Shape.random(rng, rng.uniform(0.26, 0.32) * size, wobble=0.2)
+        large = Shape.random(rng, rng.uniform(*INSIDE_LARGE_RADIUS) * size, wobble=INSIDE_LARGE_WOBBLE)
         small = Shape.random(rng, rng.uniform(0.05, 0.07) * size, wobble=0.3)
         centre = _centre_for(rng, large.extent, size, step)
         if label == 1:
@@ -152,14 +179,56 @@ def inside_centre_or_border(rng: np.random.Generator, label: int, size: int, ste
         inside = large.filled(size, centre) & ~_outline_mask(large, centre, size, grow=1)
         if (_outline_mask(small, inner, size) <= inside).all():  # wholly inside, never touching the border
             return SvrtSample(label, (large, small), (centre, inner))
+    raise _gave_up("svrt2", size, step)
 
 
 GENERATORS = {"svrt1": same_different, "svrt2": inside_centre_or_border}
 
 
+@functools.cache
+def drawable(problem: str, size: int) -> bool:
+    """Whether ``problem``'s generator can place its shapes in ``size`` x ``size`` images whatever it draws.
+
+    Decided by the worst case of its geometry, in the drawing's pixels (``size * draw_factor(size)``), where centres
+    lie on multiples of the averaging block: svrt1's largest shapes (mean radius at the top of its range, full wobble)
+    need two centres farther apart than twice their extent plus the gap, and the farthest two are the corners of the
+    centres' grid; svrt2's largest outer contour needs one centre at all. Coarse blocks (tiny images) fail both.
+    """
+    step = draw_factor(size)
+    drawn = size * step
+    if problem == "svrt1":
+        extent = SD_RADIUS[1] * drawn * (1 + SD_WOBBLE)
+        low, high = _centre_range(extent, drawn, step)
+        return high >= low and math.sqrt(2) * (high - low) * step > 2 * extent + SD_GAP
+    if problem == "svrt2":
+        low, high = _centre_range(INSIDE_LARGE_RADIUS[1] * drawn * (1 + INSIDE_LARGE_WOBBLE), drawn, step)
+        return high >= low
+    raise ValueError(f"unknown SVRT problem {problem!r}; known: {', '.join(GENERATORS)}")
+
+
+@functools.cache
+def smallest_size(problem: str) -> int:
+    """The smallest image side from which every larger one is drawable (from DRAW_SIZE on the drawing is never
+    coarser than one pixel, so the geometry only scales)."""
+    size = DRAW_SIZE
+    while size > 1 and drawable(problem, size - 1):
+        size -= 1
+    return size
+
+
+def check_size(problem: str, size: int) -> None:
+    """Refuse, before anything is drawn, an image side the generator cannot draw, naming the smallest that works."""
+    if not drawable(problem, size):
+        raise ValueError(
+            f"{problem} cannot be drawn at {size}x{size} images: its shapes find no place at that resolution; use "
+            f"--image-size {smallest_size(problem)} or more (the study uses {SVRT_STUDY_SIZE})"
+        )
+
+
 def svrt_sample(problem: str, seed: int, stream: int, index: int, size: int = SVRT_IMAGE_SIZE) -> SvrtSample:
     """Sample ``index`` of ``stream`` (TRAIN_STREAM or TEST_STREAM) for ``size`` x ``size`` images: a pure function
     of its arguments. Its geometry is in the pixels of the drawing (``size * draw_factor(size)``)."""
+    check_size(problem, size)
     rng = np.random.default_rng([PROBLEM_IDS[problem], seed, stream, index])
     factor = draw_factor(size)
     return GENERATORS[problem](rng, index % 2, size * factor, factor)
@@ -171,6 +240,7 @@ def svrt_split(
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Images (N, size, size, 3) uint8 (grey repeated to 3 channels) and labels (N,) of one split; ``holdout``: the
     evaluation split comes from the held-out stream instead of the test stream."""
+    check_size(problem, size)
     if count is None:
         count = SVRT_TRAIN_SIZE if train else SVRT_TEST_SIZE
     stream = TRAIN_STREAM if train else (HOLDOUT_STREAM if holdout else TEST_STREAM)

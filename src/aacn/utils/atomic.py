@@ -63,9 +63,11 @@ def _os_error_in(error: BaseException) -> OSError | None:
     """The OSError behind ``error``: itself, or one in its chain (torch.save's C++ writer reports a failed write of
     its Python stream as a RuntimeError whose context is the OSError)."""
     seen: BaseException | None = error
-    while seen is not None:
+    visited: set[int] = set()  # a chain can loop (an exception raised again in its own handler)
+    while seen is not None and id(seen) not in visited:
         if isinstance(seen, OSError):
             return seen
+        visited.add(id(seen))
         seen = seen.__cause__ or seen.__context__
     return None
 
