@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from torch import nn
 
-from aacn import create_model, list_models
+from aacn import AugmentedConv1d, AugmentedConv2d, AugmentedConv3d, create_model, list_models
 from aacn.cli import main
 from aacn.config import RECIPES, recipe_names
 from aacn.engine import (
@@ -177,14 +178,34 @@ def test_lr_schedule_warmup_cosine_multistep() -> None:
     assert set(_learning_rates(TrainConfig(epochs=2, scheduler="constant"), 5)) == {1.0}
 
 
-def test_weight_decay_skips_norms_biases_and_tables() -> None:
-    model = create_model("aa_resnet18_cifar")
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_weight_decay_skips_norms_biases_and_every_table_by_role_not_name(dims: int) -> None:
+    """The layers say which of their parameters take no decay (no_weight_decay()); a name is no role: a user's
+    weight matrix called rel_w is decayed, the 1-D layer's rel_l and the 3-D layer's rel_d are not."""
+    layer = (AugmentedConv1d, AugmentedConv2d, AugmentedConv3d)[dims - 1]
+    norm = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)[dims - 1]
+    model = nn.Sequential(layer(4, 16, 3, dk=8, dv=8, num_heads=2, max_size=(5,) * dims, bias=True), norm(16))
+    model.head = nn.Linear(16, 3)
+    model.head.register_parameter("rel_w", nn.Parameter(torch.zeros(3, 3)))  # named like a table, a weight in role
     decay, no_decay = parameter_groups(model, 5e-4)
     names = {id(p): n for n, p in model.named_parameters()}
-    assert all(names[id(p)].endswith("weight") and p.ndim > 1 for p in decay["params"])
+    tables = {"1": ("rel_l",), "2": ("rel_h", "rel_w"), "3": ("rel_d", "rel_h", "rel_w")}[str(dims)]
     skipped = {names[id(p)] for p in no_decay["params"]}
-    assert "layer2.0.conv1.rel_h" in skipped and "bn1.weight" in skipped and "fc.bias" in skipped
+    assert skipped == {*(f"0.{t}" for t in tables), "0.conv.bias", "0.qkv.bias", "0.proj.bias", "1.weight", "1.bias",
+                       "head.bias"}  # fmt: skip
+    assert {names[id(p)] for p in decay["params"]} == {"0.conv.weight", "0.qkv.weight", "0.proj.weight",
+                                                      "head.weight", "head.rel_w"}  # fmt: skip
     assert no_decay["weight_decay"] == 0.0 and decay["weight_decay"] == 5e-4
+
+
+@pytest.mark.parametrize("name", ["aa_resnet18_cifar", "aa_resnet18_1d"])
+def test_a_models_no_weight_decay_names_its_tables_for_timms_optimizer(name: str) -> None:
+    """timm's optimizer factory asks the model itself: model.no_weight_decay() lists every table, full names."""
+    model = create_model(name)
+    tables = {n for n, p in model.named_parameters() if n.rsplit(".", 1)[-1].startswith("rel_")}
+    assert tables and model.no_weight_decay() == tables
+    decay, no_decay = parameter_groups(model, 5e-4)
+    assert not {id(p) for p in decay["params"]} & {id(p) for n, p in model.named_parameters() if n in tables}
 
 
 # ---------------------------------------------------------------- a real run, eval and export

@@ -12,17 +12,19 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchmetrics.classification import MulticlassAccuracy
 
 from ..config import TrainConfig
+from ..nn import no_weight_decay_names, skips_weight_decay
 from .schedule import lr_scheduler
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Weight decay on conv and linear weights only: not on norms, biases or relative position tables."""
+    """Weight decay on conv and linear weights only: not on norms, biases, or what a module marks by its
+    ``no_weight_decay()`` (the relative tables of every augmented layer, 1-D, 2-D and 3-D; aacn/nn/weight_decay.py)."""
+    marked = no_weight_decay_names(model)
     decay, no_decay = [], []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
-        skip = parameter.ndim <= 1 or name.endswith(("rel_h", "rel_w"))
-        (no_decay if skip else decay).append(parameter)
+        (no_decay if skips_weight_decay(name, parameter, marked) else decay).append(parameter)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 

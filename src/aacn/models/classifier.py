@@ -21,6 +21,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from ..nn import no_weight_decay_names
+
 
 def feature(channels: int, reduction: int, module: str) -> dict[str, Any]:
     """One entry of timm's ``feature_info``: a feature map's channels, its stride from the image, its module."""
@@ -57,6 +59,10 @@ class Classifier(nn.Module):
     avgpool: nn.Module
     grad_checkpointing: bool = False
     pretrained_cfg: dict[str, Any]
+
+    def no_weight_decay(self) -> set[str]:
+        """timm's convention: the parameters its layers mark as taking no weight decay (the relative tables)."""
+        return no_weight_decay_names(self, include_root=False)
 
     def stem(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> the stem's feature map (``feature_info[0]``)."""

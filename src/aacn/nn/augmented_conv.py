@@ -285,6 +285,10 @@ class AugmentedConvNd(nn.Module):
             return None
         return tuple(getattr(self, name) for name in TABLE_NAMES[self.spatial_dims])
 
+    def no_weight_decay(self) -> set[str]:
+        """The relative tables (timm's convention): position embeddings, which weight decay would pull to zero."""
+        return set(TABLE_NAMES[self.spatial_dims]) if self.relative else set()
+
     def reset_parameters(self) -> None:
         for conv in (self.conv, self.qkv, self.proj):
             if conv is not None:
