@@ -204,7 +204,7 @@ def test_a_models_no_weight_decay_names_its_tables_for_timms_optimizer(name: str
     model = create_model(name)
     tables = {n for n, p in model.named_parameters() if n.rsplit(".", 1)[-1].startswith("rel_")}
     assert tables and model.no_weight_decay() == tables
-    decay, no_decay = parameter_groups(model, 5e-4)
+    decay, _ = parameter_groups(model, 5e-4)
     assert not {id(p) for p in decay["params"]} & {id(p) for n, p in model.named_parameters() if n in tables}
 
 
